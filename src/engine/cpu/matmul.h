@@ -1,0 +1,36 @@
+// y = x · Wᵀ for a weight matrix in its stored format, threaded across weight rows.
+//
+// Shapes: W is [rows, cols] (rows = output features, each row `row_bytes` bytes of `type`),
+// x is [n_tokens, cols] floats, y is [n_tokens, rows] floats (row-major).
+// One token is a matrix × vector product (decode); many tokens are processed in tiles of weight
+// rows so that each tile is read from memory once for all tokens (prefill).
+//
+// Thread safety: MatMul uses `pool` (not re-entrant) and `scratch`; one call at a time per pair.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/cpu/vec_dot.h"
+#include "engine/cpu/worker_pool.h"
+
+namespace dv::cpu {
+
+struct WeightMatrix {
+  TensorType type = TensorType::kF32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes = 0;
+  const uint8_t* data = nullptr;  // rows * row_bytes bytes, not owned
+  DotKernel kernel;               // SelectDot(type), chosen when the model is loaded
+
+  // Bytes read by one matrix × vector product.
+  size_t bytes() const { return static_cast<size_t>(rows) * row_bytes; }
+};
+
+// REQUIRES: w.kernel.fn != nullptr; x has n_tokens*w.cols floats, y room for n_tokens*w.rows.
+void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,
+            std::vector<uint8_t>& scratch);
+
+}  // namespace dv::cpu

@@ -1,0 +1,67 @@
+// Dot products of one weight row (in its stored GGUF format) with one activation row.
+//
+// Like llama.cpp, activations are converted once per matrix product into the format that pairs
+// with the weight type ("activation type"), so that the inner loop is an integer dot product:
+//   F32 → F32, F16 → F16, BF16 → BF16,
+//   Q8_0 / Q4_0 / Q5_0 → Q8_0 (32 int8 + fp16 scale),
+//   Q4_1 / Q5_1 → Q8_1 (32 int8 + fp16 scale + fp16 scale*sum),
+//   Q2_K .. Q6_K → Q8_K (256 int8 + f32 scale + 16 int16 partial sums).
+//
+// Every weight type has a plain C++ path (dequantize both rows, dot in float); the SIMD paths
+// (AVX2+FMA+F16C, AVX-512) are chosen at run time by SelectDot and tested against the plain path.
+//
+// Thread safety: all functions are pure (the plain path uses thread-local scratch).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/cpu/cpu_features.h"
+#include "engine/quant/blocks.h"
+#include "engine/quant/tensor_type.h"
+
+namespace dv::cpu {
+
+using quant::TensorType;
+
+struct BlockQ8_1 {
+  uint16_t d;  // fp16 scale
+  uint16_t s;  // fp16 d * sum(qs)
+  int8_t qs[quant::kBlockSize];
+};
+struct BlockQ8_K {
+  float d;
+  int8_t qs[quant::kSuperBlockSize];
+  int16_t bsums[quant::kSuperBlockSize / 16];  // sum of each group of 16 qs
+};
+static_assert(sizeof(BlockQ8_1) == 36 && sizeof(BlockQ8_K) == 292);
+
+// Activation format for a weight type; kF32 for types without a dot kernel (check IsDotSupported).
+TensorType ActivationType(TensorType weight);
+bool IsDotSupported(TensorType weight);
+// Bytes of n activations in format `act`. REQUIRES: n a multiple of the format's block size.
+size_t ActivationRowBytes(TensorType act, int64_t n);
+// Converts n floats into format `act` (F32, F16, BF16, Q8_0, Q8_1 or Q8_K), rounding as llama.cpp's
+// reference quantizers do. REQUIRES: out has ActivationRowBytes(act, n) bytes.
+void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out);
+
+// w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format.
+using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);
+
+struct DotKernel {
+  DotFn fn = nullptr;
+  const char* isa = "none";  // "plain", "avx2", "avx512"
+};
+
+// The fastest kernel available for `weight` under `features`; fn == nullptr when unsupported.
+DotKernel SelectDot(TensorType weight, const CpuFeatures& features = Features());
+// The plain C++ kernel (dequantize both rows to float, sum in double).
+DotKernel PlainDot(TensorType weight);
+
+// Attention helpers over fp16 K/V cache rows (dispatched the same way).
+// Returns sum_i q[i] * k[i].
+float DotF32F16(int64_t n, const float* q, const uint16_t* k);
+// out[i] += a * v[i].
+void AxpyF16(int64_t n, float a, const uint16_t* v, float* out);
+
+}  // namespace dv::cpu
