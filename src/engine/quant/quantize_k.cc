@@ -60,10 +60,10 @@ bool RefitAffine(const float* x, const int* q, int n, AffineFit* fit) {
     sx += x[i];
     sqx += static_cast<double>(q[i]) * x[i];
   }
-  const double det = n * sqq - sq * sq;
-  if (det <= 0) return false;
-  double scale = (n * sqx - sq * sx) / det;
-  double offset = (sx - scale * sq) / n;  // x ≈ scale*q + offset
+  if (sqq <= 0) return false;
+  const double det = n * sqq - sq * sq;  // 0 when all levels are equal: fit the scale alone
+  double scale = det > 0 ? (n * sqx - sq * sx) / det : sqx / sqq;
+  double offset = det > 0 ? (sx - scale * sq) / n : 0.0;  // x ≈ scale*q + offset
   if (offset > 0) {
     offset = 0;
     scale = sqx / sqq;
