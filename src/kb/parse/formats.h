@@ -24,6 +24,13 @@ Status ParseJson(std::string_view bytes, const ParseOptions& options, ParsedDocu
 Status ParseEmail(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc);
 Status ParseMbox(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc);
 
+// HTML already decoded to UTF-8 (mail bodies): appends its blocks to `doc`, sets doc.title from
+// <title> when doc.title is empty.
+Status ParseHtmlUtf8(std::string_view html, const ParseOptions& options, ParsedDocument& doc);
+
+// Splits UTF-8 text (LF line ends) into paragraphs at blank lines and appends them to `doc`.
+void AppendTextParagraphs(std::string_view text, ParsedDocument& doc);
+
 // Decodes `bytes` to UTF-8 (text_decode.h), records the encoding in doc.metadata["encoding"],
 // normalises line ends to '\n' and refuses lines longer than options.max_line_bytes.
 Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& options,

@@ -87,6 +87,11 @@ Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& 
 
 Status ParsePlainText(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
   DV_ASSIGN_OR_RETURN(std::string text, DecodeTextInput(bytes, options, doc));
+  AppendTextParagraphs(text, doc);
+  return Status::Ok();
+}
+
+void AppendTextParagraphs(std::string_view text, ParsedDocument& doc) {
   std::string paragraph;
   auto flush = [&] {
     std::string_view t = TrimAscii(paragraph);
@@ -96,8 +101,8 @@ Status ParsePlainText(std::string_view bytes, const ParseOptions& options, Parse
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
-    size_t end = nl == std::string::npos ? text.size() : nl;
-    std::string_view line = std::string_view(text).substr(pos, end - pos);
+    size_t end = nl == std::string_view::npos ? text.size() : nl;
+    std::string_view line = text.substr(pos, end - pos);
     // Trailing whitespace never carries meaning; a line of only whitespace ends a paragraph.
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (TrimAscii(line).empty() || line == "\f") {
@@ -106,11 +111,10 @@ Status ParsePlainText(std::string_view bytes, const ParseOptions& options, Parse
       if (!paragraph.empty()) paragraph.push_back('\n');
       paragraph.append(line);
     }
-    if (nl == std::string::npos) break;
+    if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
   flush();
-  return Status::Ok();
 }
 
 }  // namespace dv::kb::internal

@@ -1,0 +1,86 @@
+#include "kb/parse/ooxml.h"
+
+#include "kb/parse/formats.h"
+
+namespace dv::kb::internal {
+
+std::string_view LocalName(const pugi::xml_node& node) {
+  std::string_view name = node.name();
+  size_t colon = name.find(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+bool Is(const pugi::xml_node& node, std::string_view local_name) {
+  return node.type() == pugi::node_element && LocalName(node) == local_name;
+}
+
+pugi::xml_node Child(const pugi::xml_node& node, std::string_view local_name) {
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+    if (Is(c, local_name)) return c;
+  }
+  return {};
+}
+
+std::string_view Attr(const pugi::xml_node& node, std::string_view local_name) {
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view name = a.name();
+    size_t colon = name.find(':');
+    if ((colon == std::string_view::npos ? name : name.substr(colon + 1)) == local_name) {
+      return a.value();
+    }
+  }
+  return {};
+}
+
+Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::string_view name) {
+  DV_ASSIGN_OR_RETURN(std::string bytes, zip.Read(name));
+  auto doc = std::make_unique<pugi::xml_document>();
+  // No DOCTYPE processing: entity definitions are never expanded (no billion-laughs).
+  pugi::xml_parse_result result =
+      doc->load_buffer(bytes.data(), bytes.size(), pugi::parse_default, pugi::encoding_auto);
+  if (!result) {
+    return InvalidArgument("malformed XML in " + std::string(name) + " at byte " +
+                           std::to_string(result.offset) + ": " + result.description());
+  }
+  return doc;
+}
+
+Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip,
+                                                               std::string_view part) {
+  size_t slash = part.rfind('/');
+  std::string dir = slash == std::string_view::npos ? "" : std::string(part.substr(0, slash + 1));
+  std::string file(slash == std::string_view::npos ? part : part.substr(slash + 1));
+  std::string rels_name = dir + "_rels/" + file + ".rels";
+  std::map<std::string, std::string> rels;
+  if (!zip.Contains(rels_name)) return rels;
+  DV_ASSIGN_OR_RETURN(auto xml, LoadXmlPart(zip, rels_name));
+  pugi::xml_node root = xml->document_element();
+  for (pugi::xml_node rel = root.first_child(); rel; rel = rel.next_sibling()) {
+    if (!Is(rel, "Relationship")) continue;
+    if (Attr(rel, "TargetMode") == "External") continue;
+    rels[std::string(Attr(rel, "Id"))] = ResolvePartPath(dir, Attr(rel, "Target"));
+  }
+  return rels;
+}
+
+void ReadCoreProperties(ZipReader& zip, ParsedDocument& doc) {
+  if (!zip.Contains("docProps/core.xml")) return;
+  auto xml = LoadXmlPart(zip, "docProps/core.xml");
+  if (!xml.ok()) {
+    doc.warnings.push_back(xml.status().message());
+    return;
+  }
+  pugi::xml_node root = (*xml)->document_element();
+  for (pugi::xml_node c = root.first_child(); c; c = c.next_sibling()) {
+    std::string value = CollapseWhitespace(c.text().get());
+    if (value.empty()) continue;
+    std::string_view name = LocalName(c);
+    if (name == "title") doc.title = value;
+    if (name == "creator") doc.metadata["author"] = value;
+    if (name == "created") doc.metadata["created"] = value;
+    if (name == "modified") doc.metadata["modified"] = value;
+    if (name == "subject") doc.metadata["subject"] = value;
+  }
+}
+
+}  // namespace dv::kb::internal

@@ -1,0 +1,37 @@
+// Internal helpers shared by the DOCX, XLSX and PPTX parsers: XML parts read from a ZipReader
+// into pugixml documents, relationship maps, and namespace-agnostic element matching (elements
+// are matched by local name, so "w:p" and "ns0:p" are the same).
+#pragma once
+
+#include <pugixml.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "deepvault/status.h"
+#include "kb/parse/zip_reader.h"
+
+namespace dv::kb::internal {
+
+// Local name of an element ("p" for "w:p").
+std::string_view LocalName(const pugi::xml_node& node);
+bool Is(const pugi::xml_node& node, std::string_view local_name);
+// First child element with this local name (empty node when none).
+pugi::xml_node Child(const pugi::xml_node& node, std::string_view local_name);
+// Attribute by local name ("val" matches "w:val").
+std::string_view Attr(const pugi::xml_node& node, std::string_view local_name);
+
+// Reads and parses one XML part. NotFound when absent, InvalidArgument when malformed.
+Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::string_view name);
+
+// Relationship id → resolved part path, from the _rels file belonging to `part`
+// ("xl/workbook.xml" → "xl/_rels/workbook.xml.rels"). Empty map when the file is absent.
+Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip,
+                                                               std::string_view part);
+
+// Fills title / author / dates from docProps/core.xml when present.
+void ReadCoreProperties(ZipReader& zip, ParsedDocument& doc);
+
+}  // namespace dv::kb::internal

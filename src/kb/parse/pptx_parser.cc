@@ -1,0 +1,161 @@
+// PPTX (PresentationML): slides in presentation order (p:sldIdLst), page = slide number. A title
+// placeholder becomes a level-1 heading and names the slide (Block::sheet); paragraphs of body
+// placeholders are list items (level = a:pPr/@lvl + 1); other text frames are paragraphs; tables
+// (a:tbl in graphic frames) are tables. Group shapes are walked with an explicit depth bound.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "kb/parse/formats.h"
+#include "kb/parse/ooxml.h"
+
+namespace dv::kb::internal {
+namespace {
+
+constexpr int kMaxGroupDepth = 32;
+
+std::string DrawingParagraphText(const pugi::xml_node& p) {
+  std::string out;
+  for (pugi::xml_node r = p.first_child(); r; r = r.next_sibling()) {
+    if (Is(r, "r") || Is(r, "fld")) {
+      out.append(Child(r, "t").text().get());
+    } else if (Is(r, "br")) {
+      out.push_back('\n');
+    }
+  }
+  return out;
+}
+
+struct SlideBlocks {
+  std::string title;
+  std::vector<Block> blocks;
+};
+
+class SlideWalker {
+ public:
+  explicit SlideWalker(SlideBlocks& out) : out_(out) {}
+
+  void ShapeTree(const pugi::xml_node& tree, int depth) {
+    for (pugi::xml_node shape = tree.first_child(); shape; shape = shape.next_sibling()) {
+      if (Is(shape, "sp")) {
+        Shape(shape);
+      } else if (Is(shape, "grpSp") && depth < kMaxGroupDepth) {
+        ShapeTree(shape, depth + 1);
+      } else if (Is(shape, "graphicFrame")) {
+        pugi::xml_node data = Child(Child(shape, "graphic"), "graphicData");
+        if (pugi::xml_node tbl = Child(data, "tbl")) Table(tbl);
+      }
+    }
+  }
+
+ private:
+  void Shape(const pugi::xml_node& sp) {
+    pugi::xml_node ph = Child(Child(Child(sp, "nvSpPr"), "nvPr"), "ph");
+    std::string_view ph_type = Attr(ph, "type");
+    bool is_title = ph && (ph_type == "title" || ph_type == "ctrTitle");
+    bool is_body = ph && (ph_type.empty() || ph_type == "body" || ph_type == "obj");
+    pugi::xml_node body = Child(sp, "txBody");
+    if (is_title) {
+      std::string title;
+      for (pugi::xml_node p = body.first_child(); p; p = p.next_sibling()) {
+        if (!Is(p, "p")) continue;
+        std::string t = CollapseWhitespace(DrawingParagraphText(p));
+        if (t.empty()) continue;
+        if (!title.empty()) title.push_back(' ');
+        title.append(t);
+      }
+      if (title.empty()) return;
+      if (out_.title.empty()) out_.title = title;
+      out_.blocks.push_back(Block{BlockKind::kHeading, 1, title});
+      return;
+    }
+    for (pugi::xml_node p = body.first_child(); p; p = p.next_sibling()) {
+      if (!Is(p, "p")) continue;
+      std::string t(TrimAscii(DrawingParagraphText(p)));
+      if (t.empty()) continue;
+      Block b{BlockKind::kParagraph, 0, std::move(t)};
+      pugi::xml_node ppr = Child(p, "pPr");
+      bool bulleted = is_body ? !Child(ppr, "buNone") : Child(ppr, "buChar") || Child(ppr, "buAutoNum");
+      if (bulleted) {
+        b.kind = BlockKind::kListItem;
+        int lvl = std::atoi(std::string(Attr(ppr, "lvl")).c_str());
+        b.level = std::clamp(lvl, 0, 8) + 1;
+      }
+      out_.blocks.push_back(std::move(b));
+    }
+  }
+
+  void Table(const pugi::xml_node& tbl) {
+    std::string text;
+    for (pugi::xml_node tr = tbl.first_child(); tr; tr = tr.next_sibling()) {
+      if (!Is(tr, "tr")) continue;
+      std::string row;
+      bool first = true;
+      for (pugi::xml_node tc = tr.first_child(); tc; tc = tc.next_sibling()) {
+        if (!Is(tc, "tc")) continue;
+        std::string cell;
+        for (pugi::xml_node p = Child(tc, "txBody").first_child(); p; p = p.next_sibling()) {
+          if (!Is(p, "p")) continue;
+          if (!cell.empty()) cell.push_back(' ');
+          cell.append(DrawingParagraphText(p));
+        }
+        if (!first) row.append(" | ");
+        row.append(CollapseWhitespace(cell));
+        first = false;
+      }
+      if (row.find_first_not_of(" |") == std::string::npos) continue;
+      if (!text.empty()) text.push_back('\n');
+      text.append(row);
+    }
+    if (!text.empty()) out_.blocks.push_back(Block{BlockKind::kTable, 0, std::move(text)});
+  }
+
+  SlideBlocks& out_;
+};
+
+}  // namespace
+
+Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
+  DV_ASSIGN_OR_RETURN(auto zip, ZipReader::Open(bytes, options));
+  if (!zip->Contains("ppt/presentation.xml")) {
+    return InvalidArgument("not a PPTX file: ppt/presentation.xml is missing");
+  }
+  DV_ASSIGN_OR_RETURN(auto rels, LoadRelationships(*zip, "ppt/presentation.xml"));
+  DV_ASSIGN_OR_RETURN(auto pres, LoadXmlPart(*zip, "ppt/presentation.xml"));
+  pugi::xml_node list = Child(pres->document_element(), "sldIdLst");
+  int slide_no = 0;
+  for (pugi::xml_node id = list.first_child(); id; id = id.next_sibling()) {
+    if (!Is(id, "sldId")) continue;
+    ++slide_no;
+    if (slide_no > options.max_pages) {
+      return ResourceExhausted("presentation has more than " + std::to_string(options.max_pages) +
+                               " slides");
+    }
+    auto rel = rels.find(std::string(Attr(id, "id")));
+    if (rel == rels.end() || !zip->Contains(rel->second)) {
+      doc.warnings.push_back("slide " + std::to_string(slide_no) + " has no slide part");
+      continue;
+    }
+    DV_ASSIGN_OR_RETURN(auto slide, LoadXmlPart(*zip, rel->second));
+    SlideBlocks blocks;
+    SlideWalker(blocks).ShapeTree(Child(Child(slide->document_element(), "cSld"), "spTree"), 0);
+    for (Block& b : blocks.blocks) {
+      b.page = slide_no;
+      b.sheet = blocks.title;
+      doc.blocks.push_back(std::move(b));
+    }
+  }
+  doc.metadata["slides"] = std::to_string(slide_no);
+  ReadCoreProperties(*zip, doc);
+  if (doc.title.empty()) {
+    for (const Block& b : doc.blocks) {
+      if (b.kind == BlockKind::kHeading) {
+        doc.title = b.text;
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace dv::kb::internal
