@@ -29,7 +29,16 @@ namespace {
 
 constexpr int QK = kSuperBlockSize;
 
-int RoundToInt(float v) { return static_cast<int>(std::nearbyint(v)); }
+// Round to nearest, ties to even, without a library call: adding 1.5 * 2^23 leaves the rounded
+// integer in the low mantissa bits. Inputs are clamped to +-2^22 first (callers clamp the result
+// to a few hundred anyway).
+int RoundToInt(float v) {
+  v = std::min(4194303.0f, std::max(-4194303.0f, v));
+  const float shifted = v + 12582912.0f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return (bits & 0x007FFFFF) - 0x00400000;
+}
 
 int Clamp(int v, int lo, int hi) { return std::min(hi, std::max(lo, v)); }
 
@@ -43,8 +52,9 @@ struct AffineFit {
 // Squared error of x against the best levels for (scale, min).
 float AffineError(const float* x, int n, int nmax, float scale, float min) {
   float err = 0.0f;
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
   for (int i = 0; i < n; ++i) {
-    const int q = scale > 0.0f ? Clamp(RoundToInt((x[i] + min) / scale), 0, nmax) : 0;
+    const int q = Clamp(RoundToInt((x[i] + min) * inv), 0, nmax);
     const float diff = scale * static_cast<float>(q) - min - x[i];
     err += diff * diff;
   }
@@ -52,15 +62,18 @@ float AffineError(const float* x, int n, int nmax, float scale, float min) {
 }
 
 // Least-squares (scale, min) for fixed levels q; min constrained to >= 0 (the format subtracts it).
-bool RefitAffine(const float* x, const int* q, int n, AffineFit* fit) {
-  double sq = 0, sqq = 0, sx = 0, sqx = 0;
+// Returns the squared error of that fit (from the sums: Sxx - scale*Sqx - offset*Sx), or -1 when
+// no positive scale fits.
+double RefitAffine(const float* x, const int* q, int n, AffineFit* fit) {
+  double sq = 0, sqq = 0, sx = 0, sqx = 0, sxx = 0;
   for (int i = 0; i < n; ++i) {
     sq += q[i];
     sqq += static_cast<double>(q[i]) * q[i];
     sx += x[i];
     sqx += static_cast<double>(q[i]) * x[i];
+    sxx += static_cast<double>(x[i]) * x[i];
   }
-  if (sqq <= 0) return false;
+  if (sqq <= 0) return -1;
   const double det = n * sqq - sq * sq;  // 0 when all levels are equal: fit the scale alone
   double scale = det > 0 ? (n * sqx - sq * sx) / det : sqx / sqq;
   double offset = det > 0 ? (sx - scale * sq) / n : 0.0;  // x ≈ scale*q + offset
@@ -68,10 +81,10 @@ bool RefitAffine(const float* x, const int* q, int n, AffineFit* fit) {
     offset = 0;
     scale = sqx / sqq;
   }
-  if (!(scale > 0)) return false;
+  if (!(scale > 0)) return -1;
   fit->scale = static_cast<float>(scale);
   fit->min = static_cast<float>(-offset);
-  return true;
+  return std::max(0.0, sxx - scale * sqx - offset * sx);
 }
 
 AffineFit FitAffine(const float* x, int n, int nmax) {
@@ -83,25 +96,28 @@ AffineFit FitAffine(const float* x, int n, int nmax) {
   lo = std::min(lo, 0.0f);
   AffineFit best{0.0f, -lo};
   if (hi <= lo) return best;
-  float best_err = AffineError(x, n, nmax, best.scale, best.min);
+  double best_err = AffineError(x, n, nmax, best.scale, best.min);
   int q[32];
-  auto consider = [&](const AffineFit& f) {
-    const float err = AffineError(x, n, nmax, f.scale, f.min);
-    if (err < best_err) {
-      best_err = err;
-      best = f;
-    }
-  };
+  // Candidates are ranked by the error of their least-squares fit for the candidate's levels.
   for (int step = -15; step <= 15; ++step) {
     const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
     for (int i = 0; i < n; ++i) q[i] = Clamp(RoundToInt(iscale * (x[i] - lo)), 0, nmax);
     AffineFit fit;
-    if (RefitAffine(x, q, n, &fit)) consider(fit);
+    const double err = RefitAffine(x, q, n, &fit);
+    if (err >= 0 && err < best_err) {
+      best_err = err;
+      best = fit;
+    }
   }
+  // Lloyd iterations: requantize with the fitted scale and min, refit.
   for (int iter = 0; iter < 2 && best.scale > 0.0f; ++iter) {
-    for (int i = 0; i < n; ++i) q[i] = Clamp(RoundToInt((x[i] + best.min) / best.scale), 0, nmax);
+    const float inv = 1.0f / best.scale;
+    for (int i = 0; i < n; ++i) q[i] = Clamp(RoundToInt((x[i] + best.min) * inv), 0, nmax);
     AffineFit fit;
-    if (RefitAffine(x, q, n, &fit)) consider(fit);
+    const double err = RefitAffine(x, q, n, &fit);
+    if (err < 0 || err >= best_err) break;
+    best_err = err;
+    best = fit;
   }
   return best;
 }
@@ -116,9 +132,10 @@ struct AffineSuperBlock {
 // Levels of one sub-block for its integer scale/min; returns the squared error.
 float QuantizeAffineSub(const float* x, int sub, int nmax, float d, float dmin, int sc, int m, int* L) {
   const float scale = d * static_cast<float>(sc), min = dmin * static_cast<float>(m);
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;  // as AffineError computes the levels
   float err = 0.0f;
   for (int i = 0; i < sub; ++i) {
-    L[i] = scale > 0.0f ? Clamp(RoundToInt((x[i] + min) / scale), 0, nmax) : 0;
+    L[i] = Clamp(RoundToInt((x[i] + min) * inv), 0, nmax);
     const float diff = scale * static_cast<float>(L[i]) - min - x[i];
     err += diff * diff;
   }
@@ -202,8 +219,9 @@ void QuantizeAffineSuperBlock(const float* x, int sub, int nmax, int scale_max, 
 
 float SymmetricError(const float* x, int n, int nneg, int npos, float scale) {
   float err = 0.0f;
+  const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
   for (int i = 0; i < n; ++i) {
-    const int q = scale != 0.0f ? Clamp(RoundToInt(x[i] / scale), -nneg, npos) : 0;
+    const int q = Clamp(RoundToInt(x[i] * inv), -nneg, npos);
     const float diff = scale * static_cast<float>(q) - x[i];
     err += diff * diff;
   }
@@ -212,14 +230,18 @@ float SymmetricError(const float* x, int n, int nneg, int npos, float scale) {
 
 float FitSymmetric(const float* x, int n, int nneg, int npos) {
   float amax = 0.0f, xmax = 0.0f;
+  double sxx = 0;
   for (int i = 0; i < n; ++i) {
+    sxx += static_cast<double>(x[i]) * x[i];
     if (std::fabs(x[i]) > amax) {
       amax = std::fabs(x[i]);
       xmax = x[i];
     }
   }
   if (amax == 0.0f) return 0.0f;
-  float best = 0.0f, best_err = SymmetricError(x, n, nneg, npos, 0.0f);
+  float best = 0.0f;
+  double best_err = sxx;
+  // Levels for `iscale`, then the least-squares scale for them; its error is Sxx - Sqx^2 / Sqq.
   auto refit_from_iscale = [&](float iscale) {
     double sqx = 0, sqq = 0;
     for (int i = 0; i < n; ++i) {
@@ -227,20 +249,21 @@ float FitSymmetric(const float* x, int n, int nneg, int npos) {
       sqx += static_cast<double>(q) * x[i];
       sqq += static_cast<double>(q) * q;
     }
-    if (sqq <= 0) return;
-    const float scale = static_cast<float>(sqx / sqq);
-    const float err = SymmetricError(x, n, nneg, npos, scale);
-    if (err < best_err) {
-      best_err = err;
-      best = scale;
-    }
+    if (sqq <= 0) return false;
+    const double err = sxx - sqx * sqx / sqq;
+    if (err >= best_err) return false;
+    best_err = err;
+    best = static_cast<float>(sqx / sqq);
+    return true;
   };
   // The extreme value mapped to the negative end (one more level) or to the positive end.
   for (int step = -15; step <= 15; ++step) {
     refit_from_iscale((-static_cast<float>(nneg) + 0.1f * static_cast<float>(step)) / xmax);
     refit_from_iscale((static_cast<float>(npos) + 0.1f * static_cast<float>(step)) / xmax);
   }
-  for (int iter = 0; iter < 2 && best != 0.0f; ++iter) refit_from_iscale(1.0f / best);
+  for (int iter = 0; iter < 2 && best != 0.0f; ++iter) {
+    if (!refit_from_iscale(1.0f / best)) break;
+  }
   return best;
 }
 
@@ -270,9 +293,8 @@ float QuantizeSymmetricWithSuperScale(const float* x, int sub, int nneg, int npo
     }
     out->sc[j] = best_sc;
     const float scale = d * static_cast<float>(best_sc);
-    for (int i = 0; i < sub; ++i) {
-      out->L[j * sub + i] = scale != 0.0f ? Clamp(RoundToInt(xs[i] / scale), -nneg, npos) : 0;
-    }
+    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;  // as SymmetricError computes the levels
+    for (int i = 0; i < sub; ++i) out->L[j * sub + i] = Clamp(RoundToInt(xs[i] * inv), -nneg, npos);
     total += best;
   }
   out->d = d16;
