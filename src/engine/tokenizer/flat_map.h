@@ -1,0 +1,182 @@
+// Open-addressing hash maps for the tokenizer's hot paths (vocabulary and merge lookups).
+// Built once, then read-only: concurrent Find() calls are safe after construction.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dv::tok {
+
+// 64-bit hash of a byte string (multiply-xorshift over 8-byte words).
+inline uint64_t HashBytes(std::string_view s) {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = 0x243F6A8885A308D3ull ^ (s.size() * kMul);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < s.size(); ++k) tail |= uint64_t(static_cast<unsigned char>(s[i + k])) << (8 * k);
+  h = (h ^ tail) * kMul;
+  h ^= h >> 32;
+  return h;
+}
+
+inline size_t CapacityFor(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2) cap <<= 1;  // load factor <= 0.5
+  return cap;
+}
+
+// string → int32 map. Keys are copied into an internal arena.
+class FlatStringMap {
+ public:
+  FlatStringMap() = default;
+  explicit FlatStringMap(size_t expected) { Reset(expected); }
+
+  void Reset(size_t expected) {
+    slots_.assign(CapacityFor(expected), Slot{});
+    arena_.clear();
+    size_ = 0;
+  }
+
+  // Inserts key→value unless the key exists. Returns false when it existed (value unchanged).
+  bool Insert(std::string_view key, int32_t value) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t h = HashBytes(key);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.len == kEmpty) {
+        s.hash = h;
+        s.offset = static_cast<uint32_t>(arena_.size());
+        s.len = static_cast<uint32_t>(key.size());
+        s.value = value;
+        arena_.append(key);
+        ++size_;
+        return true;
+      }
+      if (s.hash == h && KeyOf(s) == key) return false;
+    }
+  }
+
+  // Returns the value or -1.
+  int32_t Find(std::string_view key) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = HashBytes(key);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.len == kEmpty) return -1;
+      if (s.hash == h && KeyOf(s) == key) return s.value;
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t offset = 0;
+    uint32_t len = kEmpty;
+    int32_t value = -1;
+  };
+  std::string_view KeyOf(const Slot& s) const { return std::string_view(arena_).substr(s.offset, s.len); }
+  void Grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.len == kEmpty) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].len != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string arena_;
+  size_t size_ = 0;
+};
+
+// (left id, right id) → (rank, merged id) for BPE merges.
+class MergeMap {
+ public:
+  struct Merge {
+    int32_t rank;
+    int32_t merged;
+  };
+
+  void Reset(size_t expected) {
+    slots_.assign(CapacityFor(expected), Slot{});
+    size_ = 0;
+  }
+
+  // Keeps the first (highest-priority) entry for a pair. Returns false when the pair existed.
+  bool Insert(int32_t left, int32_t right, Merge m) {
+    if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    const uint64_t key = Key(left, right);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.key == kEmpty) {
+        s.key = key;
+        s.merge = m;
+        ++size_;
+        return true;
+      }
+      if (s.key == key) return false;
+    }
+  }
+
+  // Returns nullptr when the pair does not merge.
+  const Merge* Find(int32_t left, int32_t right) const {
+    if (slots_.empty()) return nullptr;
+    const uint64_t key = Key(left, right);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.key == key) return &s.merge;
+      if (s.key == kEmpty) return nullptr;
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr uint64_t kEmpty = ~0ull;
+  struct Slot {
+    uint64_t key = kEmpty;
+    Merge merge{0, 0};
+  };
+  static uint64_t Key(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
+  static uint64_t Hash(uint64_t k) {
+    k *= 0x9E3779B97F4A7C15ull;
+    return k ^ (k >> 31);
+  }
+  void Rehash(size_t cap) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(cap, Slot{});
+    const size_t mask = cap - 1;
+    for (const Slot& s : old) {
+      if (s.key == kEmpty) continue;
+      size_t i = Hash(s.key) & mask;
+      while (slots_[i].key != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+};
+
+}  // namespace dv::tok
