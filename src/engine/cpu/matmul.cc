@@ -7,6 +7,7 @@ namespace dv::cpu {
 namespace {
 constexpr int64_t kRowTile = 16;   // weight rows per work item
 constexpr int64_t kTokenTile = 64; // tokens per pass over a row tile (keeps activations in L2)
+constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds below which one thread does it all
 }  // namespace
 
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,
@@ -24,7 +25,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
   const int64_t n_tiles = (w.rows + kRowTile - 1) / kRowTile;
   std::atomic<int64_t> next{0};
   const DotFn dot = w.kernel.fn;
-  pool.Run([&](int, int) {
+  auto work = [&](int, int) {
     for (int64_t tile; (tile = next.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
       const int64_t r0 = tile * kRowTile, r1 = std::min(w.rows, r0 + kRowTile);
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
@@ -35,7 +36,13 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
         }
       }
     }
-  });
+  };
+  // Waking workers costs more than a small product (tiny models, short rows).
+  if (w.rows * w.cols * n_tokens < kMinParallelWork) {
+    work(0, 1);
+  } else {
+    pool.Run(work);
+  }
 }
 
 }  // namespace dv::cpu

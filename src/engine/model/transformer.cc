@@ -1,0 +1,189 @@
+#include "engine/model/transformer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "engine/cpu/vec_dot.h"
+#include "engine/quant/dequantize.h"
+#include "engine/quant/fp16.h"
+
+namespace dv::model {
+namespace {
+
+// out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]; sum in double as llama.cpp does.
+void RmsNorm(const float* x, const float* weight, int n, double eps, float* out) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  for (int i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void AddBias(float* x, const std::vector<float>& bias, int64_t n_tokens) {
+  if (bias.empty()) return;
+  const size_t n = bias.size();
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (size_t i = 0; i < n; ++i) x[t * n + i] += bias[i];
+  }
+}
+
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights, int n_threads)
+    : c_(config),
+      w_(weights),
+      pool_(n_threads),
+      inv_freq_(config.rope.InverseFrequencies()),
+      rope_magnitude_(static_cast<float>(config.rope.Magnitude())) {}
+
+void Transformer::Rope(float* x, int n_heads, int pos) const {
+  const int half = c_.rope.n_rot / 2;
+  thread_local std::vector<float> cs, sn;
+  cs.resize(half);
+  sn.resize(half);
+  for (int i = 0; i < half; ++i) {
+    const double angle = pos * inv_freq_[i];
+    cs[i] = static_cast<float>(std::cos(angle)) * rope_magnitude_;
+    sn[i] = static_cast<float>(std::sin(angle)) * rope_magnitude_;
+  }
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<size_t>(h) * c_.head_dim;
+    for (int i = 0; i < half; ++i) {
+      float* a = c_.rope.style == RopeStyle::kNormal ? &v[2 * i] : &v[i];
+      float* b = c_.rope.style == RopeStyle::kNormal ? &v[2 * i + 1] : &v[i + half];
+      const float x0 = *a, x1 = *b;
+      *a = x0 * cs[i] - x1 * sn[i];
+      *b = x0 * sn[i] + x1 * cs[i];
+    }
+  }
+}
+
+void Transformer::Attention(int layer, std::span<const BatchToken> batch, const runtime::KvCache& cache) {
+  const int n_tok = static_cast<int>(batch.size());
+  const int hd = c_.head_dim, group = c_.n_head / c_.n_head_kv;
+  const int64_t items = static_cast<int64_t>(n_tok) * c_.n_head;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::atomic<int64_t> next{0};
+  auto work = [&](int, int) {
+    std::vector<float> scores;
+    for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const int t = static_cast<int>(item / c_.n_head), h = static_cast<int>(item % c_.n_head);
+      const BatchToken& bt = batch[t];
+      const int kv_head = h / group;
+      const float* q = q_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
+      const int n_pos = bt.pos + 1;
+      scores.resize(n_pos);
+      float max = -INFINITY;
+      for (int p = 0; p < n_pos; ++p) {
+        scores[p] = cpu::DotF32F16(hd, q, cache.K(layer, bt.slot, p) + kv_head * hd) * scale;
+        max = std::max(max, scores[p]);
+      }
+      double sum = 0;
+      for (int p = 0; p < n_pos; ++p) {
+        scores[p] = std::exp(scores[p] - max);
+        sum += scores[p];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      float* out = attn_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
+      std::fill(out, out + hd, 0.f);
+      for (int p = 0; p < n_pos; ++p) cpu::AxpyF16(hd, scores[p] * inv, cache.V(layer, bt.slot, p) + kv_head * hd, out);
+    }
+  };
+  int64_t work_size = 0;  // multiply-adds
+  for (const BatchToken& bt : batch) work_size += static_cast<int64_t>(bt.pos + 1) * c_.q_dim() * 2;
+  if (work_size < (1 << 16)) {
+    work(0, 1);
+  } else {
+    pool_.Run(work);
+  }
+}
+
+Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache& cache, std::vector<float>* logits,
+                            std::vector<float>* hidden) {
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (n == 0) return Status::Ok();
+  for (const BatchToken& bt : batch) {
+    if (bt.token < 0 || bt.token >= c_.n_vocab) {
+      return InvalidArgument("token id " + std::to_string(bt.token) + " is outside the vocabulary [0, " +
+                             std::to_string(c_.n_vocab) + ")");
+    }
+    if (bt.slot < 0 || bt.slot >= cache.n_slots() || bt.pos < 0 || bt.pos >= cache.n_ctx()) {
+      return InvalidArgument("batch token at slot " + std::to_string(bt.slot) + " position " + std::to_string(bt.pos) +
+                             " is outside the KV cache (" + std::to_string(cache.n_slots()) + " slots of " +
+                             std::to_string(cache.n_ctx()) + " positions)");
+    }
+  }
+  const int E = c_.n_embd, Q = c_.q_dim(), KV = c_.kv_dim(), F = c_.n_ff;
+  x_.resize(n * E);
+  h_.resize(n * E);
+  q_.resize(n * Q);
+  k_.resize(n * KV);
+  v_.resize(n * KV);
+  attn_.resize(n * Q);
+  gate_.resize(n * F);
+  up_.resize(n * F);
+  tmp_.resize(n * E);
+
+  const TensorRef& embd = *w_.token_embd;
+  const size_t embd_row = embd.n_bytes / embd.ne[1];
+  for (int64_t t = 0; t < n; ++t) {
+    DV_RETURN_IF_ERROR(quant::DequantizeRow(embd.type, {embd.data + batch[t].token * embd_row, embd_row},
+                                            {x_.data() + t * E, static_cast<size_t>(E)}));
+  }
+
+  for (int l = 0; l < c_.n_layer; ++l) {
+    const LayerWeights& L = w_.layers[l];
+    for (int64_t t = 0; t < n; ++t) RmsNorm(&x_[t * E], L.attn_norm.data(), E, c_.rms_eps, &h_[t * E]);
+    cpu::MatMul(L.wq, h_.data(), n, q_.data(), pool_, act_scratch_);
+    cpu::MatMul(L.wk, h_.data(), n, k_.data(), pool_, act_scratch_);
+    cpu::MatMul(L.wv, h_.data(), n, v_.data(), pool_, act_scratch_);
+    AddBias(q_.data(), L.bq, n);
+    AddBias(k_.data(), L.bk, n);
+    AddBias(v_.data(), L.bv, n);
+    for (int64_t t = 0; t < n; ++t) {
+      float* q = &q_[t * Q];
+      float* k = &k_[t * KV];
+      if (c_.qk_norm) {
+        for (int h = 0; h < c_.n_head; ++h) RmsNorm(q + h * c_.head_dim, L.q_norm.data(), c_.head_dim, c_.rms_eps, q + h * c_.head_dim);
+        for (int h = 0; h < c_.n_head_kv; ++h) RmsNorm(k + h * c_.head_dim, L.k_norm.data(), c_.head_dim, c_.rms_eps, k + h * c_.head_dim);
+      }
+      Rope(q, c_.n_head, batch[t].pos);
+      Rope(k, c_.n_head_kv, batch[t].pos);
+      uint16_t* kc = cache.K(l, batch[t].slot, batch[t].pos);
+      uint16_t* vc = cache.V(l, batch[t].slot, batch[t].pos);
+      for (int i = 0; i < KV; ++i) {
+        kc[i] = quant::FloatToFp16(k[i]);
+        vc[i] = quant::FloatToFp16(v_[t * KV + i]);
+      }
+    }
+    Attention(l, batch, cache);
+    cpu::MatMul(L.wo, attn_.data(), n, tmp_.data(), pool_, act_scratch_);
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
+
+    for (int64_t t = 0; t < n; ++t) RmsNorm(&x_[t * E], L.ffn_norm.data(), E, c_.rms_eps, &h_[t * E]);
+    cpu::MatMul(L.gate, h_.data(), n, gate_.data(), pool_, act_scratch_);
+    cpu::MatMul(L.up, h_.data(), n, up_.data(), pool_, act_scratch_);
+    for (int64_t i = 0; i < n * F; ++i) {
+      const float g = gate_[i];
+      gate_[i] = g / (1.f + std::exp(-g)) * up_[i];
+    }
+    cpu::MatMul(L.down, gate_.data(), n, tmp_.data(), pool_, act_scratch_);
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
+  }
+
+  // Final norm and output projection only for the tokens that asked for output.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (batch[t].want_output) RmsNorm(&x_[t * E], w_.output_norm.data(), E, c_.rms_eps, &h_[n_out++ * E]);
+  }
+  if (n_out == 0) return Status::Ok();
+  if (hidden != nullptr) hidden->insert(hidden->end(), h_.begin(), h_.begin() + n_out * E);
+  if (logits != nullptr) {
+    const size_t base = logits->size();
+    logits->resize(base + static_cast<size_t>(n_out) * c_.n_vocab);
+    cpu::MatMul(w_.output, h_.data(), n_out, logits->data() + base, pool_, act_scratch_);
+  }
+  return Status::Ok();
+}
+
+}  // namespace dv::model
