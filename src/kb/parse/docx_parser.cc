@@ -32,7 +32,22 @@ int HeadingLevelFromName(std::string_view name) {
 struct StyleInfo {
   int heading_level = 0;
   bool list = false;
+  BlockKind kind = BlockKind::kParagraph;  // kQuote / kCode for quote and preformatted styles
 };
+
+BlockKind KindFromStyleName(std::string_view name) {
+  std::string lower;
+  for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "quote" || lower == "intense quote" || lower == "block text" || lower == "引用" ||
+      lower == "明显引用") {
+    return BlockKind::kQuote;
+  }
+  if (lower == "source code" || lower == "html preformatted" || lower == "plain text" ||
+      lower == "code") {
+    return BlockKind::kCode;
+  }
+  return BlockKind::kParagraph;
+}
 
 std::map<std::string, StyleInfo> LoadStyles(ZipReader& zip, ParsedDocument& doc) {
   std::map<std::string, StyleInfo> styles;
@@ -47,6 +62,7 @@ std::map<std::string, StyleInfo> LoadStyles(ZipReader& zip, ParsedDocument& doc)
     StyleInfo info;
     std::string_view id = Attr(s, "styleId");
     info.heading_level = HeadingLevelFromName(Attr(Child(s, "name"), "val"));
+    info.kind = KindFromStyleName(Attr(Child(s, "name"), "val"));
     if (!info.heading_level) info.heading_level = HeadingLevelFromName(id);
     pugi::xml_node ppr = Child(s, "pPr");
     if (!info.heading_level && Child(ppr, "outlineLvl")) {
@@ -126,6 +142,8 @@ class DocxWalker {
       b.kind = BlockKind::kListItem;
       int ilvl = num ? std::atoi(std::string(Attr(Child(num, "ilvl"), "val")).c_str()) : 0;
       b.level = std::clamp(ilvl, 0, 8) + 1;
+    } else {
+      b.kind = style.kind;
     }
     doc_.blocks.push_back(std::move(b));
   }

@@ -167,8 +167,12 @@ class MessageParser {
   Status TextBody(const std::string& bytes, std::string_view charset, bool html) {
     DecodedText decoded = DecodeText(bytes, charset);
     if (!doc_.metadata.count("encoding")) doc_.metadata["encoding"] = decoded.encoding;
-    // The Subject, when present, is already the title; an HTML <title> only fills an empty one.
-    if (html) return ParseHtmlUtf8(decoded.text, options_, doc_);
+    if (html) {  // the Subject is the title, not the HTML <title>: parse aside, keep blocks
+      ParsedDocument part;
+      DV_RETURN_IF_ERROR(ParseHtmlUtf8(decoded.text, options_, part));
+      for (Block& b : part.blocks) doc_.blocks.push_back(std::move(b));
+      return Status::Ok();
+    }
     std::string text;
     text.reserve(decoded.text.size());
     for (size_t i = 0; i < decoded.text.size(); ++i) {

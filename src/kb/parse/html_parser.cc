@@ -101,7 +101,10 @@ class HtmlWalker {
   void Walk(const GumboNode* node, int depth) {
     if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE ||
         node->type == GUMBO_NODE_CDATA) {
-      buffer_.append(node->v.text.text);
+      // Source line breaks are spaces in HTML; only <br> breaks a line (buffer_ '\n').
+      for (const char* c = node->v.text.text; *c; ++c) {
+        buffer_.push_back(*c == '\n' || *c == '\r' ? ' ' : *c);
+      }
       return;
     }
     if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) return;

@@ -32,12 +32,22 @@ std::string_view Attr(const pugi::xml_node& node, std::string_view local_name) {
   return {};
 }
 
+std::string_view RelationshipId(const pugi::xml_node& node) {
+  for (pugi::xml_attribute a = node.first_attribute(); a; a = a.next_attribute()) {
+    std::string_view name = a.name();
+    size_t colon = name.find(':');
+    if (colon != std::string_view::npos && name.substr(colon + 1) == "id") return a.value();
+  }
+  return {};
+}
+
 Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::string_view name) {
   DV_ASSIGN_OR_RETURN(std::string bytes, zip.Read(name));
   auto doc = std::make_unique<pugi::xml_document>();
   // No DOCTYPE processing: entity definitions are never expanded (no billion-laughs).
-  pugi::xml_parse_result result =
-      doc->load_buffer(bytes.data(), bytes.size(), pugi::parse_default, pugi::encoding_auto);
+  // Whitespace-only text is kept: <w:t xml:space="preserve"> </w:t> is a real space.
+  pugi::xml_parse_result result = doc->load_buffer(
+      bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_auto);
   if (!result) {
     return InvalidArgument("malformed XML in " + std::string(name) + " at byte " +
                            std::to_string(result.offset) + ": " + result.description());

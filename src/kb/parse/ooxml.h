@@ -23,6 +23,9 @@ pugi::xml_node Child(const pugi::xml_node& node, std::string_view local_name);
 // Attribute by local name ("val" matches "w:val").
 std::string_view Attr(const pugi::xml_node& node, std::string_view local_name);
 
+// The relationship id of an element ("r:id"; a plain "id" attribute is not one).
+std::string_view RelationshipId(const pugi::xml_node& node);
+
 // Reads and parses one XML part. NotFound when absent, InvalidArgument when malformed.
 Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::string_view name);
 

@@ -131,7 +131,7 @@ Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocu
       return ResourceExhausted("presentation has more than " + std::to_string(options.max_pages) +
                                " slides");
     }
-    auto rel = rels.find(std::string(Attr(id, "id")));
+    auto rel = rels.find(std::string(RelationshipId(id)));
     if (rel == rels.end() || !zip->Contains(rel->second)) {
       doc.warnings.push_back("slide " + std::to_string(slide_no) + " has no slide part");
       continue;

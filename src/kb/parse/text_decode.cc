@@ -60,6 +60,24 @@ struct DetectorCloser {
   void operator()(UCharsetDetector* d) const { ucsdet_close(d); }
 };
 
+bool MostlyUtf8(std::string_view bytes) {
+  size_t valid_multibyte = 0, invalid = 0;
+  for (size_t i = 0; i < bytes.size();) {
+    if (static_cast<unsigned char>(bytes[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    utf8::Decoded d = utf8::DecodeAt(bytes, i);
+    (d.valid ? valid_multibyte : invalid) += 1;
+    i += static_cast<size_t>(d.length);
+  }
+  return valid_multibyte > 0 && valid_multibyte >= 2 * invalid;
+}
+
+bool IsWesternSingleByte(std::string_view name) {
+  return name == "ISO-8859-1" || name == "windows-1252";
+}
+
 bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -113,8 +131,11 @@ DecodedText DecodeText(std::string_view bytes, std::string_view declared_charset
               canonical && *canonical ? canonical : std::string(declared_charset)};
     }
   }
-  // 3. UTF-8 (ASCII included).
+  // 3. UTF-8 (ASCII included), also when a few bytes are damaged: a text whose valid multi-byte
+  // sequences clearly outnumber its invalid ones is UTF-8 (legacy CJK bytes rarely form valid
+  // UTF-8 sequences, so GBK/Big5 text scores far below this).
   if (utf8::IsValid(bytes)) return {std::string(bytes), "UTF-8"};
+  if (MostlyUtf8(bytes)) return {utf8::Sanitize(bytes), "UTF-8"};
 
   // 4. Chinese legacy encodings, judged by content.
   std::string best_text;
@@ -137,7 +158,27 @@ DecodedText DecodeText(std::string_view bytes, std::string_view declared_charset
   std::unique_ptr<UCharsetDetector, DetectorCloser> det(ucsdet_open(&err));
   if (U_SUCCESS(err) && bytes.size() <= static_cast<size_t>(INT32_MAX)) {
     ucsdet_setText(det.get(), bytes.data(), static_cast<int32_t>(bytes.size()), &err);
-    const UCharsetMatch* match = ucsdet_detect(det.get(), &err);
+    int32_t count = 0;
+    const UCharsetMatch** matches = ucsdet_detectAll(det.get(), &count, &err);
+    const UCharsetMatch* match = U_SUCCESS(err) && count > 0 ? matches[0] : nullptr;
+    // Short Latin texts are often misjudged as ISO-8859-2/-9 or windows-125x; unless the other
+    // candidate is clearly better, the Western encoding is the far more likely one.
+    if (match) {
+      const char* top = ucsdet_getName(match, &err);
+      int32_t top_confidence = ucsdet_getConfidence(match, &err);
+      for (int32_t i = 1; U_SUCCESS(err) && top && i < count; ++i) {
+        const char* name = ucsdet_getName(matches[i], &err);
+        if (std::string_view(top).rfind("ISO-8859-", 0) != 0 &&
+            std::string_view(top).rfind("windows-125", 0) != 0) {
+          break;
+        }
+        if (name && IsWesternSingleByte(name) && !IsWesternSingleByte(top) &&
+            ucsdet_getConfidence(matches[i], &err) + 20 >= top_confidence) {
+          match = matches[i];
+          break;
+        }
+      }
+    }
     if (U_SUCCESS(err) && match) {
       const char* name = ucsdet_getName(match, &err);
       if (U_SUCCESS(err) && name) {

@@ -63,7 +63,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
   for (pugi::xml_node sheet = sheets.first_child(); sheet; sheet = sheet.next_sibling()) {
     if (!Is(sheet, "sheet")) continue;
     std::string name = CollapseWhitespace(Attr(sheet, "name"));
-    auto rel = rels.find(std::string(Attr(sheet, "id")));
+    auto rel = rels.find(std::string(RelationshipId(sheet)));
     if (rel == rels.end() || !zip->Contains(rel->second)) {
       doc.warnings.push_back("sheet '" + name + "' has no worksheet part");
       continue;

@@ -15,7 +15,7 @@ Status ParseZipArchive(std::string_view bytes, const ParseOptions& options, Pars
                                " files");
     }
     DV_ASSIGN_OR_RETURN(std::string member, zip->ReadIndex(i));
-    doc.attachments.push_back(Attachment{name, "", std::move(member)});
+    doc.attachments.push_back(Attachment{name, "application/octet-stream", std::move(member)});
   }
   doc.metadata["members"] = std::to_string(doc.attachments.size());
   return Status::Ok();

@@ -12,18 +12,22 @@
 namespace dv::kb::testing {
 
 inline std::string Describe(const Block& b) {
-  std::string tag;
+  std::string out;
   switch (b.kind) {
-    case BlockKind::kHeading: tag = "H" + std::to_string(b.level); break;
-    case BlockKind::kParagraph: tag = "P"; break;
-    case BlockKind::kListItem: tag = "L" + std::to_string(b.level); break;
-    case BlockKind::kCode: tag = "C"; break;
-    case BlockKind::kTable: tag = "T"; break;
-    case BlockKind::kQuote: tag = "Q"; break;
+    case BlockKind::kHeading: out = "H"; break;
+    case BlockKind::kParagraph: out = "P"; break;
+    case BlockKind::kListItem: out = "L"; break;
+    case BlockKind::kCode: out = "C"; break;
+    case BlockKind::kTable: out = "T"; break;
+    case BlockKind::kQuote: out = "Q"; break;
   }
-  if (b.page) tag += "@" + std::to_string(b.page);
-  if (!b.sheet.empty()) tag += "[" + b.sheet + "]";
-  return tag + " " + b.text;
+  if (b.kind == BlockKind::kHeading || b.kind == BlockKind::kListItem) {
+    out.append(std::to_string(b.level));
+  }
+  if (b.page) out.append("@").append(std::to_string(b.page));
+  if (!b.sheet.empty()) out.append("[").append(b.sheet).append("]");
+  out.append(" ").append(b.text);
+  return out;
 }
 
 inline std::vector<std::string> DescribeBlocks(const ParsedDocument& doc) {
