@@ -24,6 +24,8 @@ PACKAGES=(
   # knowledge base
   libsqlite3-dev libxapian-dev libopencc-dev opencc libstemmer-dev
   libpoppler-cpp-dev libgumbo-dev libzip-dev libpugixml-dev zlib1g-dev
+  tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng   # OCR of scanned PDF pages (kb/parse)
+  pandoc python3-cairo fonts-wqy-microhei                 # tools/make_doc_fixtures.sh
   # security / server
   libssl-dev libboost-dev
 )
