@@ -23,9 +23,10 @@ bool HasTest(std::string_view name);
 Value ApplyFilter(Interpreter& in, std::string_view name, const Value& operand, CallArgs args);
 bool ApplyTest(Interpreter& in, std::string_view name, const Value& operand, CallArgs args);
 
-// obj.name with Jinja's sandboxed getattr: methods of str/list/dict first, then dict keys;
-// missing → undefined with Jinja's hint. Throws when obj itself is undefined.
-Value GetAttribute(const Value& obj, const std::string& name);
+// obj.name with Jinja's sandboxed getattr: methods of str/list/dict first, then (unless
+// `python_only`, as in the attr() filter) dict keys; missing → undefined with Jinja's hint.
+// Throws when obj itself is undefined.
+Value GetAttribute(const Value& obj, const std::string& name, bool python_only = false);
 // obj[key] with Jinja's getitem: item first, then (for a str key) attribute; missing → undefined.
 Value GetItem(const Value& obj, const Value& key);
 

@@ -399,6 +399,7 @@ Value FRound(Interpreter&, const Value& v, CallArgs args) {
     return Value::Float((method == "ceil" ? std::ceil(x * scale) : std::floor(x * scale)) / scale);
   }
   if (method != "common") throw TemplateError("round: method must be 'common', 'ceil' or 'floor'");
+  if (!v.is_float()) return Value::Int(v.int_value());  // Python's round(int, n) stays an int
   if (!std::isfinite(x)) return Value::Float(x);
   // Python's round(): the exact binary value rounded half-to-even at `precision` decimals,
   // which is what glibc's printf does.
@@ -478,7 +479,7 @@ Value FWordCount(Interpreter&, const Value& v, CallArgs args) {
 
 Value FAttr(Interpreter&, const Value& v, CallArgs args) {
   BoundArgs a("attr", std::move(args), {"name"});
-  return GetAttribute(v, a.Str(0, ""));
+  return GetAttribute(v, a.Str(0, ""), /*python_only=*/true);
 }
 
 const std::unordered_map<std::string_view, FilterFn>& Filters() {

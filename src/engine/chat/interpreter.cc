@@ -73,7 +73,7 @@ class Macro : public Callable {
         kwargs->Set(Value::Str(name), std::move(value));
       }
     }
-    scope->vars["varargs"] = Value::MakeList(std::move(varargs));
+    scope->vars["varargs"] = Value::MakeList(std::move(varargs), /*is_tuple=*/true);
     scope->vars["kwargs"] = Value::MakeDict(std::move(kwargs));
     std::vector<const MacroParam*> missing;
     for (const MacroParam& p : params) {

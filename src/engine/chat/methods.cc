@@ -337,7 +337,7 @@ std::string BoundArgs::Str(size_t i, const std::string& fallback) const {
 
 // ---- Lookup ----------------------------------------------------------------------------------
 
-Value GetAttribute(const Value& obj, const std::string& name) {
+Value GetAttribute(const Value& obj, const std::string& name, bool python_only) {
   switch (obj.kind()) {
     case Value::Kind::kUndefined:
       ThrowUndefined(obj);
@@ -355,7 +355,7 @@ Value GetAttribute(const Value& obj, const std::string& name) {
       }
       if (kDictMethods.count(name)) return Bind(obj, name);
       if (kDictMutators.count(name)) return Unsafe(obj, name);
-      const Value* v = obj.dict().Find(Value::Str(name));
+      const Value* v = python_only ? nullptr : obj.dict().Find(Value::Str(name));
       if (v) return *v;
       break;
     }
