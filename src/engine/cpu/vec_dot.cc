@@ -67,9 +67,9 @@ void QuantizeQ8_0(const float* x, int64_t n, uint8_t* out) {
     float amax = 0;
     for (int j = 0; j < kBlockSize; ++j) amax = std::max(amax, std::fabs(xb[j]));
     const float d = amax / 127.f;
-    const float id = d != 0 ? 1.f / d : 0.f;
+    const float id = amax != 0 ? 127.f / amax : 0.f;
     y[i].d = quant::FloatToFp16(d);
-    for (int j = 0; j < kBlockSize; ++j) y[i].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
+    for (int j = 0; j < kBlockSize; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(xb[j] * id));
   }
 }
 
@@ -127,8 +127,6 @@ void QuantizeQ8_K(const float* x, int64_t n, uint8_t* out) {
 
 TensorType ActivationType(TensorType weight) {
   switch (weight) {
-    case TensorType::kF16: return TensorType::kF16;
-    case TensorType::kBF16: return TensorType::kBF16;
     case TensorType::kQ8_0:
     case TensorType::kQ4_0:
     case TensorType::kQ5_0: return TensorType::kQ8_0;
@@ -203,6 +201,17 @@ float DotF32F16(int64_t n, const float* q, const uint16_t* k) {
 void AxpyF16(int64_t n, float a, const uint16_t* v, float* out) {
   if (Features().avx2) return internal::Avx2AxpyF16(n, a, v, out);
   for (int64_t i = 0; i < n; ++i) out[i] += a * quant::Fp16ToFloat(v[i]);
+}
+
+float DotF32(int64_t n, const float* q, const float* k) {
+  if (Features().avx2) return internal::Avx2Dot(TensorType::kF32)(n, reinterpret_cast<const uint8_t*>(q), reinterpret_cast<const uint8_t*>(k));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(q[i]) * k[i];
+  return static_cast<float>(sum);
+}
+
+void AxpyF32(int64_t n, float a, const float* v, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] += a * v[i];
 }
 
 }  // namespace dv::cpu

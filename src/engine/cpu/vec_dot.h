@@ -2,7 +2,8 @@
 //
 // Like llama.cpp, activations are converted once per matrix product into the format that pairs
 // with the weight type ("activation type"), so that the inner loop is an integer dot product:
-//   F32 → F32, F16 → F16, BF16 → BF16,
+//   F32, F16, BF16 → F32 (16-bit weights are widened in registers; keeping activations in float
+//   makes F16/BF16 checkpoints match float32 references to ~1e-6),
 //   Q8_0 / Q4_0 / Q5_0 → Q8_0 (32 int8 + fp16 scale),
 //   Q4_1 / Q5_1 → Q8_1 (32 int8 + fp16 scale + fp16 scale*sum),
 //   Q2_K .. Q6_K → Q8_K (256 int8 + f32 scale + 16 int16 partial sums).
@@ -58,10 +59,12 @@ DotKernel SelectDot(TensorType weight, const CpuFeatures& features = Features())
 // The plain C++ kernel (dequantize both rows to float, sum in double).
 DotKernel PlainDot(TensorType weight);
 
-// Attention helpers over fp16 K/V cache rows (dispatched the same way).
-// Returns sum_i q[i] * k[i].
+// Attention helpers over fp16 or fp32 K/V cache rows (dispatched the same way).
+// Return sum_i q[i] * k[i].
 float DotF32F16(int64_t n, const float* q, const uint16_t* k);
+float DotF32(int64_t n, const float* q, const float* k);
 // out[i] += a * v[i].
 void AxpyF16(int64_t n, float a, const uint16_t* v, float* out);
+void AxpyF32(int64_t n, float a, const float* v, float* out);
 
 }  // namespace dv::cpu

@@ -52,19 +52,17 @@ float DotF32(int64_t n, const uint8_t* w, const uint8_t* a) {
 
 float DotF16(int64_t n, const uint8_t* w, const uint8_t* a) {
   const auto* x = reinterpret_cast<const uint16_t*>(w);
-  const auto* y = reinterpret_cast<const uint16_t*>(a);
+  const auto* y = reinterpret_cast<const float*>(a);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    const __m256 y0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i)));
     const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8)));
-    const __m256 y1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y + i + 8)));
-    acc0 = _mm256_fmadd_ps(x0, y0, acc0);
-    acc1 = _mm256_fmadd_ps(x1, y1, acc1);
+    acc0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(y + i + 8), acc1);
   }
   float sum = Hsum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) sum += H(x[i]) * H(y[i]);
+  for (; i < n; ++i) sum += H(x[i]) * y[i];
   return sum;
 }
 
@@ -75,15 +73,15 @@ inline __m256 LoadBf16(const uint16_t* p) {
 
 float DotBF16(int64_t n, const uint8_t* w, const uint8_t* a) {
   const auto* x = reinterpret_cast<const uint16_t*>(w);
-  const auto* y = reinterpret_cast<const uint16_t*>(a);
+  const auto* y = reinterpret_cast<const float*>(a);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(LoadBf16(x + i), LoadBf16(y + i), acc0);
-    acc1 = _mm256_fmadd_ps(LoadBf16(x + i + 8), LoadBf16(y + i + 8), acc1);
+    acc0 = _mm256_fmadd_ps(LoadBf16(x + i), _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(LoadBf16(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
   }
   float sum = Hsum(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) sum += quant::Bf16ToFloat(x[i]) * quant::Bf16ToFloat(y[i]);
+  for (; i < n; ++i) sum += quant::Bf16ToFloat(x[i]) * y[i];
   return sum;
 }
 

@@ -74,8 +74,13 @@ void Transformer::Attention(int layer, std::span<const BatchToken> batch, const 
       const int n_pos = bt.pos + 1;
       scores.resize(n_pos);
       float max = -INFINITY;
+      const bool f32 = cache.type() == runtime::KvType::kF32;
+      const size_t head_offset = static_cast<size_t>(kv_head) * hd * (f32 ? sizeof(float) : sizeof(uint16_t));
       for (int p = 0; p < n_pos; ++p) {
-        scores[p] = cpu::DotF32F16(hd, q, cache.K(layer, bt.slot, p) + kv_head * hd) * scale;
+        const uint8_t* k = cache.K(layer, bt.slot, p) + head_offset;
+        scores[p] = (f32 ? cpu::DotF32(hd, q, reinterpret_cast<const float*>(k))
+                         : cpu::DotF32F16(hd, q, reinterpret_cast<const uint16_t*>(k))) *
+                    scale;
         max = std::max(max, scores[p]);
       }
       double sum = 0;
@@ -86,7 +91,14 @@ void Transformer::Attention(int layer, std::span<const BatchToken> batch, const 
       const float inv = static_cast<float>(1.0 / sum);
       float* out = attn_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
       std::fill(out, out + hd, 0.f);
-      for (int p = 0; p < n_pos; ++p) cpu::AxpyF16(hd, scores[p] * inv, cache.V(layer, bt.slot, p) + kv_head * hd, out);
+      for (int p = 0; p < n_pos; ++p) {
+        const uint8_t* v = cache.V(layer, bt.slot, p) + head_offset;
+        if (f32) {
+          cpu::AxpyF32(hd, scores[p] * inv, reinterpret_cast<const float*>(v), out);
+        } else {
+          cpu::AxpyF16(hd, scores[p] * inv, reinterpret_cast<const uint16_t*>(v), out);
+        }
+      }
     }
   };
   int64_t work_size = 0;  // multiply-adds
@@ -149,12 +161,8 @@ Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache&
       }
       Rope(q, c_.n_head, batch[t].pos);
       Rope(k, c_.n_head_kv, batch[t].pos);
-      uint16_t* kc = cache.K(l, batch[t].slot, batch[t].pos);
-      uint16_t* vc = cache.V(l, batch[t].slot, batch[t].pos);
-      for (int i = 0; i < KV; ++i) {
-        kc[i] = quant::FloatToFp16(k[i]);
-        vc[i] = quant::FloatToFp16(v_[t * KV + i]);
-      }
+      cache.Store(cache.K(l, batch[t].slot, batch[t].pos), k);
+      cache.Store(cache.V(l, batch[t].slot, batch[t].pos), &v_[t * KV]);
     }
     Attention(l, batch, cache);
     cpu::MatMul(L.wo, attn_.data(), n, tmp_.data(), pool_, act_scratch_);

@@ -19,11 +19,13 @@ namespace dv::model::testing {
 struct Harness {
   std::unique_ptr<ModelSource> source;
   ModelWeights weights;
+  ModelConfig config;  // the source's, possibly adjusted by the test before Start()
   std::unique_ptr<runtime::KvCache> cache;
   std::unique_ptr<Transformer> transformer;
   int n_pos = 0;
 
-  static std::unique_ptr<Harness> Open(const std::filesystem::path& path, int n_ctx, int n_threads = 2) {
+  static std::unique_ptr<Harness> Open(const std::filesystem::path& path, int n_ctx, int n_threads = 2,
+                                       runtime::KvType kv_type = runtime::KvType::kF16) {
     auto source = OpenModelSource(path);
     EXPECT_TRUE(source.ok()) << source.status().Describe();
     if (!source.ok()) return nullptr;
@@ -33,11 +35,22 @@ struct Harness {
     EXPECT_TRUE(weights.ok()) << weights.status().Describe();
     if (!weights.ok()) return nullptr;
     h->weights = std::move(weights).value();
-    const ModelConfig& c = h->source->config();
-    h->cache = std::make_unique<runtime::KvCache>(c.n_layer, 1, n_ctx, c.kv_dim());
-    h->transformer = std::make_unique<Transformer>(c, h->weights, n_threads);
+    h->config = h->source->config();
+    h->n_ctx = n_ctx;
+    h->n_threads = n_threads;
+    h->kv_type = kv_type;
+    h->Start();
     return h;
   }
+
+  // (Re)builds the KV cache and the forward pass from `config`.
+  void Start() {
+    cache = std::make_unique<runtime::KvCache>(config.n_layer, 1, n_ctx, config.kv_dim(), kv_type);
+    transformer = std::make_unique<Transformer>(config, weights, n_threads);
+    n_pos = 0;
+  }
+  int n_ctx = 0, n_threads = 1;
+  runtime::KvType kv_type = runtime::KvType::kF16;
 
   // Appends `tokens` to the sequence; returns the logits of every token ([n, vocab]) when
   // all_logits, else of the last one.
