@@ -5,7 +5,7 @@
 #   a CJK font, and a scanned page without a text layer), Python's email/mailbox/zipfile/codecs
 #   modules (mail, XLSX written by hand as OOXML, text in legacy encodings, zip bombs).
 #   apt-get install -y --no-install-recommends pandoc python3-cairo fonts-wqy-microhei
-# Output is deterministic except for what pandoc stamps into docProps (dates are fixed below).
+# Output is reproducible: dates, ZIP timestamps and MIME boundaries are fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=tests/fixtures/docs
@@ -50,6 +50,9 @@ SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -o "$OUT/handbook.docx"
 SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -t pptx --slide-level=2 -o "$OUT/handbook.pptx"
 pandoc "$OUT/handbook.md" -s -t html5 --metadata pagetitle=数据保护合规手册 -o "$OUT/handbook.html"
 
+# ---- A minimal PDF written by hand (no xref table: readers rebuild it), base-14 font -----------
+printf '%%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj\n4 0 obj<</Length 44>>stream\nBT /F1 24 Tf 20 100 Td (Hello PDF) Tj ET\nendstream endobj\n5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\ntrailer<</Root 1 0 R>>\n%%%%EOF\n' > "$OUT/minimal-en.pdf"
+
 # ---- Everything else from Python ---------------------------------------------------------------
 "$PY" - "$OUT" <<'PYEOF'
 import sys, os, io, zipfile, mailbox, email.charset
@@ -62,6 +65,22 @@ from email import encoders
 import cairo
 
 out = sys.argv[1]
+# Fixed timestamps and MIME boundaries keep the output byte-for-byte reproducible.
+_writestr = zipfile.ZipFile.writestr
+def _fixed_writestr(self, name, data, *args, **kwargs):
+    if isinstance(name, str):
+        name = zipfile.ZipInfo(name, date_time=(2024, 3, 1, 0, 0, 0))
+        name.compress_type = self.compression
+    return _writestr(self, name, data, *args, **kwargs)
+zipfile.ZipFile.writestr = _fixed_writestr
+# pandoc stamps the build time on ZIP entries: rewrite its containers with the fixed timestamp.
+for name in ('handbook.docx', 'handbook.pptx'):
+    path = os.path.join(out, name)
+    with zipfile.ZipFile(path) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        for member, data in members:
+            z.writestr(member, data)
 def w(name, data):
     with open(os.path.join(out, name), 'wb') as f:
         f.write(data)
@@ -181,13 +200,13 @@ w('truncated.pdf', data[:len(data) // 3])
 # E-mail: multipart/mixed with a multipart/alternative (UTF-8 quoted-printable text + GB2312 HTML),
 # a CSV attachment with an RFC 2231 Chinese file name and a forwarded message.
 qp = email.charset.Charset('utf-8'); qp.body_encoding = email.charset.QP
-msg = MIMEMultipart('mixed')
+msg = MIMEMultipart('mixed', boundary='==outer-boundary==')
 msg['From'] = str(Header('张三', 'gb2312')) + ' <zhangsan@example.cn>'
 msg['To'] = 'Legal Team <legal@example.com>'
 msg['Subject'] = Header('季度合同审查 Q3 contract review', 'gb2312')
 msg['Date'] = 'Mon, 02 Oct 2023 09:30:00 +0800'
 msg['Message-ID'] = '<q3-review@example.cn>'
-alt = MIMEMultipart('alternative')
+alt = MIMEMultipart('alternative', boundary='==alt-boundary==')
 plain = MIMEText('', 'plain')
 plain.set_payload('各位好：\n\n请在周五前完成第三季度合同审查。Please finish the Q3 review by Friday.\n\n谢谢\n', qp)
 alt.attach(plain)

@@ -100,7 +100,12 @@ DocumentType DetectDocumentType(std::string_view file_name, std::string_view byt
   std::string_view head = bytes.substr(0, 8192);
 
   // Strong magic numbers override the name.
-  if (head.substr(0, 1024).find("%PDF-") != std::string_view::npos) return DocumentType::kPdf;
+  // "%PDF-" may follow up to 1 KiB of junk (PDF readers accept that), but a text file that merely
+  // mentions "%PDF-" is not a PDF: past offset 0 the name has to agree.
+  if (StartsWith(bytes, "%PDF-")) return DocumentType::kPdf;
+  if (by_ext == DocumentType::kPdf && head.substr(0, 1024).find("%PDF-") != std::string_view::npos) {
+    return DocumentType::kPdf;
+  }
   if (StartsWith(bytes, "PK\x03\x04") || StartsWith(bytes, "PK\x05\x06")) {
     if (by_ext == DocumentType::kDocx || by_ext == DocumentType::kXlsx ||
         by_ext == DocumentType::kPptx) {

@@ -258,6 +258,8 @@ TEST(FixtureParse, DetectionByMagicBeatsTheExtension) {
   EXPECT_EQ(DetectDocumentType("data", "{\"a\": 1}"), DocumentType::kJson);
   EXPECT_EQ(DetectDocumentType("notes.md", "# x"), DocumentType::kMarkdown);
   EXPECT_EQ(DetectDocumentType("blob", std::string("\x00\x01\x02", 3)), DocumentType::kUnknown);
+  EXPECT_EQ(DetectDocumentType("about.md", "Files start with %PDF-1.7"), DocumentType::kMarkdown);
+  EXPECT_EQ(DetectDocumentType("junk.pdf", "\r\n\r\n%PDF-1.4"), DocumentType::kPdf);
 }
 
 }  // namespace
