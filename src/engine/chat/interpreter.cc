@@ -127,15 +127,18 @@ class Interpreter::DepthGuard {
   Interpreter& in_;
 };
 
-Interpreter::Interpreter(const RenderLimits& limits, std::shared_ptr<Scope> globals)
-    : limits_(limits), scope_(std::make_shared<Scope>(std::move(globals))) {
-  frames_.push_back(scope_);
-}
+// Frames are cleared when their block ends: a macro holds the frame it was defined in and the
+// frame holds the macro, so clearing breaks that reference cycle. (A macro that escapes its frame,
+// e.g. stored in a namespace, then sees only the frames around it.)
+struct ScopeExit {
+  Scope& scope;
+  ~ScopeExit() { scope.vars.clear(); }
+};
 
-Interpreter::~Interpreter() {
-  // Macros hold their defining frame and frames hold macros: clear the variables to break cycles.
-  for (const auto& frame : frames_) frame->vars.clear();
-}
+Interpreter::Interpreter(const RenderLimits& limits, std::shared_ptr<Scope> globals)
+    : limits_(limits), scope_(std::make_shared<Scope>(std::move(globals))) {}
+
+Interpreter::~Interpreter() { scope_->vars.clear(); }
 
 std::string Interpreter::Render(const Body& body) {
   std::string out;
@@ -206,8 +209,8 @@ std::string Interpreter::Capture(const Body& body, std::shared_ptr<Scope> scope)
 }
 
 std::string Interpreter::RenderMacroBody(const Body& body, std::shared_ptr<Scope> scope) {
-  frames_.push_back(scope);
-  return Capture(body, std::move(scope));
+  ScopeExit exit{*scope};
+  return Capture(body, scope);
 }
 
 Value Interpreter::EvalIn(const Expr& expr, std::shared_ptr<Scope> scope) {
@@ -275,7 +278,7 @@ Interpreter::Flow Interpreter::Exec(const Stmt& s) {
       return Flow::kNormal;
     case StmtKind::kWith: {
       auto scope = std::make_shared<Scope>(scope_);
-      frames_.push_back(scope);
+      ScopeExit exit{*scope};
       for (const auto& [target, expr] : s.assignments) {
         const Value v = Eval(*expr);
         if (target.is_tuple) throw TemplateError("tuple targets in 'with' are not supported");
@@ -338,27 +341,31 @@ Interpreter::Flow Interpreter::ExecFor(const Stmt& s) {
     items = std::move(kept);
   }
   const int64_t n = static_cast<int64_t>(items.size());
+  // One `loop` object per for-loop, advanced in place, as Jinja's LoopContext is.
+  auto loop = std::make_shared<DictData>();
+  const Value loop_value = Value::MakeDict(loop);
+  static const Value kIndex = Value::Str("index"), kIndex0 = Value::Str("index0"), kRevindex = Value::Str("revindex"),
+                     kRevindex0 = Value::Str("revindex0"), kFirst = Value::Str("first"), kLast = Value::Str("last"),
+                     kLength = Value::Str("length"), kDepth = Value::Str("depth"), kDepth0 = Value::Str("depth0"),
+                     kPrevitem = Value::Str("previtem"), kNextitem = Value::Str("nextitem");
+  loop->Set(kLength, Value::Int(n));
+  loop->Set(kDepth, Value::Int(1));
+  loop->Set(kDepth0, Value::Int(0));
   for (int64_t i = 0; i < n; ++i) {
     ChargeIterations(1);
     Step();
     scope_ = std::make_shared<Scope>(outer);
-    frames_.push_back(scope_);
+    ScopeExit exit{*scope_};
     Assign(s.target, items[static_cast<size_t>(i)], s.line);
-    auto loop = std::make_shared<DictData>();
-    loop->Set(Value::Str("index"), Value::Int(i + 1));
-    loop->Set(Value::Str("index0"), Value::Int(i));
-    loop->Set(Value::Str("revindex"), Value::Int(n - i));
-    loop->Set(Value::Str("revindex0"), Value::Int(n - i - 1));
-    loop->Set(Value::Str("first"), Value::Bool(i == 0));
-    loop->Set(Value::Str("last"), Value::Bool(i == n - 1));
-    loop->Set(Value::Str("length"), Value::Int(n));
-    loop->Set(Value::Str("depth"), Value::Int(1));
-    loop->Set(Value::Str("depth0"), Value::Int(0));
-    loop->Set(Value::Str("previtem"), i > 0 ? items[static_cast<size_t>(i - 1)]
-                                            : Value::Undefined("there is no previous item"));
-    loop->Set(Value::Str("nextitem"), i + 1 < n ? items[static_cast<size_t>(i + 1)]
-                                                : Value::Undefined("there is no next item"));
-    scope_->vars["loop"] = Value::MakeDict(std::move(loop));
+    loop->Set(kIndex, Value::Int(i + 1));
+    loop->Set(kIndex0, Value::Int(i));
+    loop->Set(kRevindex, Value::Int(n - i));
+    loop->Set(kRevindex0, Value::Int(n - i - 1));
+    loop->Set(kFirst, Value::Bool(i == 0));
+    loop->Set(kLast, Value::Bool(i == n - 1));
+    loop->Set(kPrevitem, i > 0 ? items[static_cast<size_t>(i - 1)] : Value::Undefined("there is no previous item"));
+    loop->Set(kNextitem, i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::Undefined("there is no next item"));
+    scope_->vars["loop"] = loop_value;
     if (ExecBody(s.body) == Flow::kBreak) break;
   }
   if (n == 0) {

@@ -21,7 +21,7 @@ struct RenderLimits {
   size_t max_output_bytes = 32u << 20;     // the rendered prompt, and any single string value
   uint64_t max_work_bytes = 512ull << 20;  // all bytes of all strings built during the render
   uint64_t max_steps = 20'000'000;         // statements + expressions evaluated
-  uint64_t max_loop_iterations = 2'000'000;  // all for-loop iterations together; also range() size
+  uint64_t max_loop_iterations = 1'000'000;  // all for-loop iterations together; also range() size
   int max_call_depth = 64;                 // nested macro calls
   int max_eval_depth = 512;                // nested expression/statement evaluation
   int max_parse_depth = 200;               // nesting of the source (checked by the parser)
@@ -57,7 +57,8 @@ class Interpreter {
   void ChargeBytes(size_t n);
   // Counts loop-like work done by a builtin (range(), sorting, ...).
   void ChargeIterations(uint64_t n);
-  // Renders a macro or call-block body with `scope` as its frame; returns its output.
+  // Renders a macro or call-block body with `scope` as its frame; returns its output. The frame's
+  // variables are cleared afterwards (see ScopeExit in interpreter.cc).
   std::string RenderMacroBody(const Body& body, std::shared_ptr<Scope> scope);
   // Evaluates `expr` with `scope` as the current frame (macro parameter defaults).
   Value EvalIn(const Expr& expr, std::shared_ptr<Scope> scope);
@@ -94,8 +95,6 @@ class Interpreter {
   int eval_depth_ = 0;
   int call_depth_ = 0;
   int line_ = 0;  // line of the statement being executed, for error messages
-  std::vector<std::shared_ptr<Scope>> frames_;  // every frame created, cleared at the end (breaks
-                                                // macro ↔ frame reference cycles)
 };
 
 // Raises the error Jinja raises for using an undefined value (its hint, or `fallback`).
