@@ -7,6 +7,7 @@
 // text of its ancestor with an explicit stack, so hostile nesting cannot exhaust the call stack.
 #include <gumbo.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -301,6 +302,85 @@ std::string DeclaredCharset(std::string_view bytes) {
   return {};
 }
 
+// Gumbo's tree construction costs O(elements × open-element depth), so 1 MB of "<div>" would take
+// minutes. Before parsing, a light tokenizer estimates the nesting depth the way the HTML tree
+// builder would (void elements do not nest; p/li/dt/dd/tr/td/th/option close their open
+// namesake; block starts close an open p); documents deeper than kMaxNesting are refused.
+// Browsers cap the depth of their DOM at a few hundred too (Blink: 512).
+constexpr size_t kMaxNesting = 512;
+
+bool IsVoidElement(std::string_view tag) {
+  static constexpr std::string_view kVoid[] = {"area", "base", "br", "col", "embed", "hr", "img",
+                                               "input", "link", "meta", "param", "source", "track",
+                                               "wbr", "basefont", "frame", "keygen"};
+  for (std::string_view v : kVoid)
+    if (tag == v) return true;
+  return false;
+}
+bool ClosesNamesake(std::string_view tag) {
+  return tag == "p" || tag == "li" || tag == "dt" || tag == "dd" || tag == "tr" || tag == "td" ||
+         tag == "th" || tag == "option";
+}
+bool ClosesParagraph(std::string_view tag) {
+  static constexpr std::string_view kBlocks[] = {
+      "address", "article", "aside", "blockquote", "div", "dl", "fieldset", "footer", "form", "h1",
+      "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section",
+      "table", "ul", "figure", "details", "menu"};
+  for (std::string_view b : kBlocks)
+    if (tag == b) return true;
+  return false;
+}
+
+size_t EstimateNestingDepth(std::string_view html) {
+  std::vector<std::string> open;
+  size_t max_depth = 0;
+  auto pop_to = [&](std::string_view name, size_t search_limit) {
+    for (size_t i = open.size(), n = 0; i-- > 0 && n < search_limit; ++n) {
+      if (open[i] == name) {
+        open.resize(i);
+        return;
+      }
+    }
+  };
+  size_t pos = 0;
+  while ((pos = html.find('<', pos)) != std::string_view::npos) {
+    if (html.substr(pos, 4) == "<!--") {
+      size_t end = html.find("-->", pos + 4);
+      if (end == std::string_view::npos) break;
+      pos = end + 3;
+      continue;
+    }
+    bool closing = pos + 1 < html.size() && html[pos + 1] == '/';
+    size_t name_start = pos + (closing ? 2 : 1);
+    size_t i = name_start;
+    std::string name;
+    while (i < html.size() && name.size() < 16 && std::isalnum(static_cast<unsigned char>(html[i]))) {
+      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(html[i]))));
+      ++i;
+    }
+    size_t gt = html.find('>', i);
+    if (gt == std::string_view::npos) break;
+    pos = gt + 1;
+    if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0]))) continue;
+    if (closing) {
+      pop_to(name, 64);
+      continue;
+    }
+    if (name == "script" || name == "style" || name == "textarea" || name == "title") {
+      size_t end = html.find("</", pos);  // raw text: skip to the next end tag
+      pos = end == std::string_view::npos ? html.size() : end;
+      continue;
+    }
+    if (IsVoidElement(name) || html[gt - 1] == '/') continue;
+    if (ClosesNamesake(name)) pop_to(name, 8);
+    if (ClosesParagraph(name)) pop_to("p", 8);
+    open.push_back(std::move(name));
+    max_depth = std::max(max_depth, open.size());
+    if (max_depth > kMaxNesting) break;
+  }
+  return max_depth;
+}
+
 struct GumboOutputDeleter {
   void operator()(GumboOutput* out) const { gumbo_destroy_output(&kGumboDefaultOptions, out); }
 };
@@ -308,6 +388,10 @@ struct GumboOutputDeleter {
 }  // namespace
 
 Status ParseHtmlUtf8(std::string_view html, const ParseOptions&, ParsedDocument& doc) {
+  if (EstimateNestingDepth(html) > kMaxNesting) {
+    return ResourceExhausted("HTML elements nested deeper than " + std::to_string(kMaxNesting) +
+                             " levels");
+  }
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 100;
   std::unique_ptr<GumboOutput, GumboOutputDeleter> output(

@@ -110,14 +110,29 @@ TEST(HostileParse, DeepJsonIsRefusedMalformedJsonIsNamed) {
               "malformed JSON at byte 13");
 }
 
-TEST(HostileParse, DeepHtmlNestingIsFlattenedNotRecursed) {
+TEST(HostileParse, DeepHtmlNestingIsRefusedBeforeTheTreeBuilder) {
   std::string html = "<html><body>";
-  for (int i = 0; i < 20000; ++i) html += "<div><span>";
+  for (int i = 0; i < 200000; ++i) html += "<div>";
   html += "deep text";
-  auto doc = ParseDocument("deep.html", html);
+  ExpectError(ParseDocument("deep.html", html), StatusCode::kResourceExhausted,
+              "deep.html: HTML elements nested deeper than 512 levels");
+}
+
+TEST(HostileParse, ModeratelyNestedAndUnclosedHtmlStillParses) {
+  // 400 nested spans (beyond the recursive walk's depth, flattened) and 5000 unclosed <p>/<li>,
+  // which close themselves and do not count as nesting.
+  std::string html = "<html><body>";
+  for (int i = 0; i < 400; ++i) html += "<span>";
+  html += "deep text";
+  for (int i = 0; i < 400; ++i) html += "</span>";
+  html += "<ul>";
+  for (int i = 0; i < 5000; ++i) html += "<li><p>item";
+  auto doc = ParseDocument("ok.html", html);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  ASSERT_EQ(doc->blocks.size(), 1u);
+  ASSERT_EQ(doc->blocks.size(), 5001u);
   EXPECT_EQ(doc->blocks[0].text, "deep text");
+  EXPECT_EQ(doc->blocks[5000].text, "item");
+  EXPECT_EQ(doc->blocks[5000].kind, BlockKind::kListItem);
 }
 
 TEST(HostileParse, DeepMultipartNestingIsRefused) {
