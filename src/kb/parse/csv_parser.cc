@@ -60,13 +60,33 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
   const char delim = SniffDelimiter(text);
   doc.metadata["delimiter"] = delim == '\t' ? "tab" : std::string(1, delim);
 
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
+  // Rows are joined as they complete ("a | b | c"), so memory stays proportional to the text
+  // (no per-cell objects for a line of a million empty fields).
+  std::vector<std::string> rows;
+  std::string row;
+  size_t cells_in_row = 0;
+  size_t header_cells = 0;
   std::string field;
   bool quoted = false;
   bool field_was_quoted = false;
   size_t line = 1;
   size_t quote_line = 0;
+  auto end_field = [&] {
+    if (cells_in_row++) row.append(" | ");
+    row.append(CleanCell(field));
+    field.clear();
+    field_was_quoted = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    bool empty = cells_in_row == 1 && row.empty();
+    if (!empty) {
+      if (rows.empty()) header_cells = cells_in_row;
+      rows.push_back(std::move(row));
+    }
+    row.clear();
+    cells_in_row = 0;
+  };
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quoted) {
@@ -91,17 +111,10 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
       field_was_quoted = true;
       quote_line = line;
     } else if (c == delim) {
-      row.push_back(CleanCell(field));
-      field.clear();
-      field_was_quoted = false;
+      end_field();
     } else if (c == '\n') {
       ++line;
-      row.push_back(CleanCell(field));
-      field.clear();
-      field_was_quoted = false;
-      bool empty = row.size() == 1 && row[0].empty();
-      if (!empty) rows.push_back(std::move(row));
-      row.clear();
+      end_row();
     } else {
       field.push_back(c);  // a stray quote inside an unquoted field is kept literally
     }
@@ -110,22 +123,11 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
     return InvalidArgument("unterminated quoted field starting on line " +
                            std::to_string(quote_line));
   }
-  if (!field.empty() || !row.empty()) {
-    row.push_back(CleanCell(field));
-    rows.push_back(std::move(row));
-  }
+  if (!field.empty() || cells_in_row > 0) end_row();
   if (rows.empty()) return Status::Ok();
 
-  auto join = [](const std::vector<std::string>& r) {
-    std::string s;
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i) s.append(" | ");
-      s.append(r[i]);
-    }
-    return s;
-  };
-  const std::string header = join(rows[0]);
-  doc.metadata["columns"] = std::to_string(rows[0].size());
+  const std::string& header = rows[0];
+  doc.metadata["columns"] = std::to_string(header_cells);
   doc.metadata["rows"] = std::to_string(rows.size() - 1);
   if (rows.size() == 1) {
     doc.blocks.push_back(Block{BlockKind::kTable, 0, header});
@@ -135,7 +137,7 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
     std::string table = header;
     for (size_t r = start; r < rows.size() && r < start + kRowsPerTable; ++r) {
       table.push_back('\n');
-      table.append(join(rows[r]));
+      table.append(rows[r]);
     }
     doc.blocks.push_back(Block{BlockKind::kTable, 0, std::move(table)});
   }

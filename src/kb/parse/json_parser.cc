@@ -16,7 +16,8 @@ using Json = nlohmann::json;
 
 class FlattenSax : public nlohmann::json_sax<Json> {
  public:
-  FlattenSax(int max_depth, ParsedDocument& doc) : max_depth_(max_depth), doc_(doc) {}
+  FlattenSax(int max_depth, size_t max_output_bytes, ParsedDocument& doc)
+      : max_depth_(max_depth), max_output_bytes_(max_output_bytes), doc_(doc) {}
 
   bool null() override { return Value("null"); }
   bool boolean(bool v) override { return Value(v ? "true" : "false"); }
@@ -31,6 +32,14 @@ class FlattenSax : public nlohmann::json_sax<Json> {
   bool start_array(std::size_t) override { return Open(true); }
   bool end_array() override { return Close(); }
   bool key(string_t& k) override {
+    // Every value line repeats its path, so a long key could multiply the output; keys are
+    // shortened to kMaxKeyBytes (at a character boundary).
+    if (k.size() > kMaxKeyBytes) {
+      size_t cut = kMaxKeyBytes;
+      while (cut > 0 && (static_cast<unsigned char>(k[cut]) & 0xC0) == 0x80) --cut;
+      k.resize(cut);
+      k.append("…");
+    }
     frames_.back().key = k;
     return true;
   }
@@ -77,6 +86,12 @@ class FlattenSax : public nlohmann::json_sax<Json> {
   }
 
   bool Value(const std::string& v) {
+    output_bytes_ += path_.size() + v.size() + 64;
+    if (output_bytes_ > max_output_bytes_) {
+      error_ = ResourceExhausted("flattened JSON would exceed " +
+                                 std::to_string(max_output_bytes_) + " bytes");
+      return false;
+    }
     size_t saved = path_.size();
     PushName();
     if (!path_.empty()) record_.append(path_).append(": ");
@@ -109,7 +124,10 @@ class FlattenSax : public nlohmann::json_sax<Json> {
     record_.clear();
   }
 
+  static constexpr size_t kMaxKeyBytes = 128;
   int max_depth_;
+  size_t max_output_bytes_;
+  size_t output_bytes_ = 0;
   ParsedDocument& doc_;
   std::vector<Frame> frames_;
   std::string path_;
@@ -122,7 +140,8 @@ class FlattenSax : public nlohmann::json_sax<Json> {
 Status ParseJson(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
   DecodedText decoded = DecodeText(bytes);  // JSON may be UTF-16 with a BOM; output is UTF-8
   doc.metadata["encoding"] = decoded.encoding;
-  FlattenSax sax(options.max_json_depth, doc);
+  // Paths repeat per value; the text may grow, but not without bound: 16x the input + 1 MiB.
+  FlattenSax sax(options.max_json_depth, decoded.text.size() * 16 + (size_t{1} << 20), doc);
   try {
     Json::sax_parse(decoded.text, &sax, nlohmann::detail::input_format_t::json, /*strict=*/true,
                     /*ignore_comments=*/false);

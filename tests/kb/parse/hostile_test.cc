@@ -110,6 +110,17 @@ TEST(HostileParse, DeepJsonIsRefusedMalformedJsonIsNamed) {
               "malformed JSON at byte 13");
 }
 
+TEST(HostileParse, JsonPathAmplificationIsBounded) {
+  // 60 levels of 300-byte keys above 100k values: naive flattening would print ~2 GB of paths.
+  std::string json;
+  for (int i = 0; i < 60; ++i) json += "{\"" + std::string(300, 'k') + "\":";
+  json += "[";
+  for (int i = 0; i < 100000; ++i) json += i ? ",1" : "1";
+  json += "]" + std::string(60, '}');
+  ExpectError(ParseDocument("amplify.json", json), StatusCode::kResourceExhausted,
+              "flattened JSON would exceed");
+}
+
 TEST(HostileParse, DeepHtmlNestingIsRefusedBeforeTheTreeBuilder) {
   std::string html = "<html><body>";
   for (int i = 0; i < 200000; ++i) html += "<div>";
