@@ -33,6 +33,7 @@ struct CliContext {
 
 void RegisterVersion(CLI::App& app, CliContext& ctx);
 void RegisterConfig(CLI::App& app, CliContext& ctx);
+void RegisterTokenize(CLI::App& app, CliContext& ctx);
 void RegisterKb(CLI::App& app, CliContext& ctx);
 
 // Prints "deepvault: <problem>" to stderr and returns the exit code for `status`
