@@ -100,10 +100,7 @@ std::vector<std::string> Split(std::string_view s, const std::optional<std::stri
     while (i < spans.size() && IsSpace(spans[i].cp)) ++i;
     if (i == spans.size()) break;
     if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
-      // The remainder, with trailing whitespace removed, is the last piece.
-      size_t end = spans.size();
-      while (end > i && IsSpace(spans[end - 1].cp)) --end;
-      parts.emplace_back(s.substr(spans[i].pos, spans[end - 1].pos + spans[end - 1].len - spans[i].pos));
+      parts.emplace_back(s.substr(spans[i].pos));  // the remainder, trailing whitespace kept
       break;
     }
     const size_t begin = i;
