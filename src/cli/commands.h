@@ -35,6 +35,7 @@ void RegisterVersion(CLI::App& app, CliContext& ctx);
 void RegisterConfig(CLI::App& app, CliContext& ctx);
 void RegisterTokenize(CLI::App& app, CliContext& ctx);
 void RegisterKb(CLI::App& app, CliContext& ctx);
+void RegisterTemplate(CLI::App& app, CliContext& ctx);
 
 // Prints "deepvault: <problem>" to stderr and returns the exit code for `status`
 // (2 for invalid arguments, 1 otherwise).

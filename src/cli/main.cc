@@ -74,6 +74,7 @@ int Run(int argc, char** argv) {
   RegisterConfig(app, ctx);
   RegisterTokenize(app, ctx);
   RegisterKb(app, ctx);
+  RegisterTemplate(app, ctx);
 
   try {
     app.parse(argc, argv);
