@@ -48,6 +48,8 @@ date: 2024-03-01
 MD
 SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -o "$OUT/handbook.docx"
 SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -t pptx --slide-level=2 -o "$OUT/handbook.pptx"
+printf '# 条款\n\n合同自签署之日起生效。[^1] Termination requires notice.[^2]\n\n[^1]: 依据《民法典》第五百零二条。\n\n[^2]: Thirty days in writing.\n' > "$OUT/footnotes.md"
+SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/footnotes.md" -o "$OUT/footnotes.docx"
 pandoc "$OUT/handbook.md" -s -t html5 --metadata pagetitle=数据保护合规手册 -o "$OUT/handbook.html"
 
 # ---- A minimal PDF written by hand (no xref table: readers rebuild it), base-14 font -----------
@@ -74,7 +76,7 @@ def _fixed_writestr(self, name, data, *args, **kwargs):
     return _writestr(self, name, data, *args, **kwargs)
 zipfile.ZipFile.writestr = _fixed_writestr
 # pandoc stamps the build time on ZIP entries: rewrite its containers with the fixed timestamp.
-for name in ('handbook.docx', 'handbook.pptx'):
+for name in ('handbook.docx', 'handbook.pptx', 'footnotes.docx'):
     path = os.path.join(out, name)
     with zipfile.ZipFile(path) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]

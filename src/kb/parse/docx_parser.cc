@@ -92,8 +92,10 @@ std::string ParagraphText(const pugi::xml_node& p) {
     } else if (name == "br" || name == "cr") {
       out.push_back('\n');
     } else if (name == "del" || name == "delText" || name == "instrText" || name == "pPr" ||
-               name == "rPr" || name == "footnoteReference" || name == "commentReference") {
+               name == "rPr" || name == "commentReference") {
       continue;
+    } else if (name == "footnoteReference" || name == "endnoteReference") {
+      out.append("[^").append(name == "endnoteReference" ? "e" : "").append(Attr(n, "id")).append("]");
     } else {
       for (pugi::xml_node c = n.last_child(); c; c = c.previous_sibling()) stack.push_back(c);
     }
@@ -191,6 +193,28 @@ Status ParseDocx(std::string_view bytes, const ParseOptions& options, ParsedDocu
   pugi::xml_node body = Child(xml->document_element(), "body");
   if (!body) return InvalidArgument("word/document.xml has no w:body");
   DocxWalker(styles, doc).Container(body, 0);
+  // Footnotes and endnotes follow the body, each as "[^id] text" (ids match the markers).
+  for (const char* part : {"word/footnotes.xml", "word/endnotes.xml"}) {
+    if (!zip->Contains(part)) continue;
+    DV_ASSIGN_OR_RETURN(auto notes, LoadXmlPart(*zip, part));
+    const bool endnotes = std::string_view(part) == "word/endnotes.xml";
+    for (pugi::xml_node note = notes->document_element().first_child(); note;
+         note = note.next_sibling()) {
+      if (!(Is(note, "footnote") || Is(note, "endnote")) || !Attr(note, "type").empty()) continue;
+      std::string text;
+      for (pugi::xml_node p = note.first_child(); p; p = p.next_sibling()) {
+        if (!Is(p, "p")) continue;
+        std::string t(TrimAscii(ParagraphText(p)));
+        if (t.empty()) continue;
+        if (!text.empty()) text.push_back('\n');
+        text.append(t);
+      }
+      if (text.empty()) continue;
+      std::string marker = "[^";
+      marker.append(endnotes ? "e" : "").append(Attr(note, "id")).append("] ");
+      doc.blocks.push_back(Block{BlockKind::kParagraph, 0, marker + text});
+    }
+  }
   ReadCoreProperties(*zip, doc);
   if (doc.title.empty()) {
     for (const Block& b : doc.blocks) {

@@ -127,8 +127,9 @@ bool IsTableDelimiterRow(std::string_view line) {
   return true;
 }
 
+// "[label]: url" (dropped). Footnote definitions "[^1]: text" are content and stay paragraphs.
 bool IsLinkReferenceDefinition(std::string_view rest) {
-  if (rest.empty() || rest[0] != '[') return false;
+  if (rest.empty() || rest[0] != '[' || rest.substr(0, 2) == "[^") return false;
   size_t close = rest.find("]:");
   return close != std::string_view::npos && close > 1 &&
          rest.substr(1, close - 1).find(']') == std::string_view::npos;

@@ -62,6 +62,19 @@ TEST(FixtureParse, PandocDocx) {
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
 }
 
+TEST(FixtureParse, FootnotesInDocxAndMarkdown) {
+  auto docx = ParseFixture("footnotes.docx");
+  ASSERT_TRUE(docx.ok()) << docx.status().ToString();
+  EXPECT_THAT(DescribeBlocks(*docx),
+              ElementsAre("H1 条款", "P 合同自签署之日起生效。[^20] Termination requires notice.[^21]",
+                          "P [^20] 依据《民法典》第五百零二条。", "P [^21] Thirty days in writing."));
+  auto md = ParseFixture("footnotes.md");
+  ASSERT_TRUE(md.ok());
+  EXPECT_THAT(DescribeBlocks(*md),
+              ElementsAre("H1 条款", "P 合同自签署之日起生效。[^1] Termination requires notice.[^2]",
+                          "P [^1]: 依据《民法典》第五百零二条。", "P [^2]: Thirty days in writing."));
+}
+
 TEST(FixtureParse, PandocHtml) {
   auto doc = ParseFixture("handbook.html");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
@@ -112,6 +125,13 @@ TEST(FixtureParse, CairoPdfPagesAndScannedPage) {
   EXPECT_EQ(doc->title, "Annual Report 年度报告");
   EXPECT_EQ(doc->metadata.at("author"), "Finance Team");
   EXPECT_EQ(doc->metadata.at("pages"), "3");
+}
+
+TEST(FixtureParse, HandWrittenMinimalPdfWithoutXref) {
+  auto doc = ParseFixture("minimal-en.pdf");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_THAT(DescribeBlocks(*doc), ElementsAre("P@1 Hello PDF"));
+  EXPECT_TRUE(doc->warnings.empty());
 }
 
 TEST(FixtureParse, ScannedPdfPageIsRecognisedByTesseract) {
