@@ -4,11 +4,16 @@
 //
 //   ./build/bin/bench_tokenizer --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
+// DV_SHARED_DIR overrides the ../shared location, DV_SOURCE_DIR the source tree. DV_BENCH_TEXT=FILE uses FILE as the text
+// instead; DV_BENCH_DUMP_TEXT=FILE writes the mixed text to FILE and exits (to run the same
+// benchmark on another machine).
+//
 // The "/icu" variants force the generic ICU regex engine (the pattern is wrapped in a group, so
 // the hand-written matcher is not selected) to show what the fast splitters buy.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,7 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using dv::tok::Tokenizer;
 
-const fs::path kShared = fs::path(DV_SOURCE_DIR) / ".." / "shared";
+const fs::path kShared = std::getenv("DV_SHARED_DIR") != nullptr ? fs::path(std::getenv("DV_SHARED_DIR"))
+                                                                  : fs::path(DV_SOURCE_DIR) / ".." / "shared";
 
 std::string ReadAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -54,6 +60,7 @@ std::vector<std::string> Documents(const fs::path& dir, size_t limit) {
 
 const std::string& MixedText() {
   static const std::string text = [] {
+    if (const char* file = std::getenv("DV_BENCH_TEXT")) return dv::utf8::Sanitize(ReadAll(file));
     const auto zh = Documents(kShared / "corpora" / "laws-zh", 2 << 20);
     const auto en = Documents(kShared / "corpora" / "rust-book-en", 2 << 20);
     std::string t;
@@ -129,7 +136,9 @@ void BM_Load(benchmark::State& state, const fs::path& path) {
 
 const fs::path kDeepSeekV3 = kShared / "fixtures/tokenizers/deepseek-v3/tokenizer.json";
 const fs::path kQwen3 = kShared / "fixtures/tokenizers/qwen3/tokenizer.json";
-const fs::path kLlama3 = fs::path(DV_SOURCE_DIR) / "tests/fixtures/tokenizers/llama3/tokenizer.json.gz";
+const fs::path kLlama3 = (std::getenv("DV_SOURCE_DIR") != nullptr ? fs::path(std::getenv("DV_SOURCE_DIR"))
+                                                                  : fs::path(DV_SOURCE_DIR)) /
+                         "tests/fixtures/tokenizers/llama3/tokenizer.json.gz";
 
 BENCHMARK_CAPTURE(BM_Encode, deepseek_v3, kDeepSeekV3, false)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Encode, qwen3, kQwen3, false)->Unit(benchmark::kMillisecond);
@@ -142,4 +151,14 @@ BENCHMARK_CAPTURE(BM_Load, qwen3, kQwen3)->Unit(benchmark::kMillisecond)->Iterat
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (const char* dump = std::getenv("DV_BENCH_DUMP_TEXT")) {
+    std::ofstream(dump, std::ios::binary) << MixedText();
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

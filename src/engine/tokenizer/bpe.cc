@@ -1,6 +1,9 @@
 #include "engine/tokenizer/bpe.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
 #include <climits>
 #include <cstdio>
 #include <string>
@@ -13,6 +16,26 @@ namespace dv::tok {
 namespace {
 
 constexpr size_t kLinearMaxSymbols = 24;
+
+// Per-thread cache of encoded pieces: direct-mapped on the piece hash, no locking.
+constexpr size_t kCacheKeyMax = 46;
+constexpr size_t kCacheIdsMax = 12;
+constexpr size_t kCacheEntries = 8192;  // power of two
+struct CacheEntry {
+  uint64_t hash = 0;
+  uint64_t owner = 0;  // BpeModel::uid_; 0 marks an empty entry
+  uint8_t key_len = 0;
+  uint8_t n_ids = 0;
+  char key[kCacheKeyMax];
+  TokenId ids[kCacheIdsMax];
+};
+
+CacheEntry* ThreadCache() {
+  thread_local std::unique_ptr<CacheEntry[]> cache(new CacheEntry[kCacheEntries]);
+  return cache.get();
+}
+
+std::atomic<uint64_t> next_model_uid{1};
 
 // "<0x41>" → 0x41; -1 when `s` is not a byte token.
 int ParseByteToken(std::string_view s) {
@@ -58,6 +81,7 @@ std::string Printable(std::string_view s) {
 
 Result<BpeModel> BpeModel::Create(const TokenizerSpec& spec) {
   BpeModel m;
+  m.uid_ = next_model_uid.fetch_add(1);
   m.byte_level_ = spec.byte_level;
   m.byte_fallback_ = spec.byte_fallback;
   m.ignore_merges_ = spec.ignore_merges;
@@ -104,6 +128,14 @@ Result<BpeModel> BpeModel::Create(const TokenizerSpec& spec) {
     }
   }
 
+  if (n > MergeMap::kMaxId + 1) {
+    return InvalidArgument("BPE vocabulary of " + std::to_string(n) + " tokens is too large (limit " +
+                           std::to_string(MergeMap::kMaxId + 1) + ")");
+  }
+  if (spec.merges.size() > MergeMap::kMaxEntries) {
+    return InvalidArgument(std::to_string(spec.merges.size()) + " merges exceed the limit of " +
+                           std::to_string(MergeMap::kMaxEntries));
+  }
   if (!spec.merges.empty()) {
     m.merges_.Reset(spec.merges.size());
     std::string joined;
@@ -119,7 +151,7 @@ Result<BpeModel> BpeModel::Create(const TokenizerSpec& spec) {
       if (ij == by_text.end()) {
         return InvalidArgument(describe() + " produces \"" + Printable(joined) + "\", which is not in the vocabulary");
       }
-      m.merges_.Insert(ia->second, ib->second, {static_cast<int32_t>(r), ij->second});
+      m.merges_.Insert(ia->second, ib->second, static_cast<int32_t>(r), ij->second);
     }
   } else if (!spec.scores.empty()) {
     // SentencePiece: every token that splits into two tokens is a merge, ranked by score.
@@ -142,7 +174,18 @@ Result<BpeModel> BpeModel::Create(const TokenizerSpec& spec) {
         if (ia == by_text.end()) continue;
         const auto ib = by_text.find(std::string_view(t).substr(cut));
         if (ib == by_text.end()) continue;
-        m.merges_.Insert(ia->second, ib->second, {rank, static_cast<TokenId>(id)});
+        if (m.merges_.size() >= MergeMap::kMaxEntries) {
+          return InvalidArgument("vocabulary implies more than " + std::to_string(MergeMap::kMaxEntries) + " merges");
+        }
+        m.merges_.Insert(ia->second, ib->second, rank, static_cast<TokenId>(id));
+      }
+    }
+  }
+  if (m.byte_level_ && m.merges_.size() > 0) {
+    m.byte_pairs_.assign(256 * 256, -1);
+    for (int a = 0; a < 256; ++a) {
+      for (int b = 0; b < 256; ++b) {
+        if (m.byte_ids_[a] >= 0 && m.byte_ids_[b] >= 0) m.byte_pairs_[a * 256 + b] = m.merges_.Find(m.byte_ids_[a], m.byte_ids_[b]);
       }
     }
   }
@@ -191,18 +234,39 @@ void BpeModel::Encode(std::string_view piece, std::vector<TokenId>& out) const {
       return;
     }
   }
+  CacheEntry* entry = nullptr;
+  uint64_t hash = 0;
+  if (piece.size() <= kCacheKeyMax) {
+    hash = HashBytes(piece);
+    entry = &ThreadCache()[hash & (kCacheEntries - 1)];
+    if (entry->owner == uid_ && entry->hash == hash && entry->key_len == piece.size() &&
+        std::memcmp(entry->key, piece.data(), piece.size()) == 0) {
+      out.insert(out.end(), entry->ids, entry->ids + entry->n_ids);
+      return;
+    }
+  }
   thread_local std::vector<TokenId> symbols;
   symbols.clear();
   InitialSymbols(piece, symbols);
+  // In byte-level mode each symbol is the token of one byte (unless bytes lacked tokens).
+  const std::string_view bytes = (!byte_pairs_.empty() && symbols.size() == piece.size()) ? piece : std::string_view();
   if (symbols.size() <= kLinearMaxSymbols) {
-    MergeLinear(symbols);
+    MergeLinear(symbols, bytes);
   } else {
-    MergeHeap(symbols);
+    MergeHeap(symbols, bytes);
   }
   out.insert(out.end(), symbols.begin(), symbols.end());
+  if (entry != nullptr && symbols.size() <= kCacheIdsMax) {
+    entry->owner = uid_;
+    entry->hash = hash;
+    entry->key_len = static_cast<uint8_t>(piece.size());
+    entry->n_ids = static_cast<uint8_t>(symbols.size());
+    std::memcpy(entry->key, piece.data(), piece.size());
+    std::copy(symbols.begin(), symbols.end(), entry->ids);
+  }
 }
 
-void BpeModel::MergeLinear(std::vector<TokenId>& s) const {
+void BpeModel::MergeLinear(std::vector<TokenId>& s, std::string_view bytes) const {
   if (s.size() < 2 || merges_.size() == 0) return;
   // rank[i], merged[i]: the merge of the pair (s[i], s[i+1]), INT_MAX when none.
   int32_t rank[kLinearMaxSymbols * 4];
@@ -218,12 +282,20 @@ void BpeModel::MergeLinear(std::vector<TokenId>& s) const {
     mg = merged_heap.data();
   }
   auto lookup = [&](size_t i) {
-    const MergeMap::Merge* m = merges_.Find(s[i], s[i + 1]);
-    rk[i] = m ? m->rank : INT32_MAX;
-    mg[i] = m ? m->merged : -1;
+    const int32_t e = merges_.Find(s[i], s[i + 1]);
+    rk[i] = e >= 0 ? merges_.rank(e) : INT32_MAX;
+    mg[i] = e >= 0 ? merges_.merged(e) : -1;
   };
   size_t n = s.size();
-  for (size_t i = 0; i + 1 < n; ++i) lookup(i);
+  if (!bytes.empty()) {
+    for (size_t i = 0; i + 1 < n; ++i) {
+      const int32_t e = byte_pairs_[static_cast<uint8_t>(bytes[i]) * 256 + static_cast<uint8_t>(bytes[i + 1])];
+      rk[i] = e >= 0 ? merges_.rank(e) : INT32_MAX;
+      mg[i] = e >= 0 ? merges_.merged(e) : -1;
+    }
+  } else {
+    for (size_t i = 0; i + 1 < n; ++i) lookup(i);
+  }
   while (n > 1) {
     size_t best = 0;
     int32_t best_rank = INT32_MAX;
@@ -247,7 +319,7 @@ void BpeModel::MergeLinear(std::vector<TokenId>& s) const {
   s.resize(n);
 }
 
-void BpeModel::MergeHeap(std::vector<TokenId>& s) const {
+void BpeModel::MergeHeap(std::vector<TokenId>& s, std::string_view bytes) const {
   const size_t n = s.size();
   if (n < 2 || merges_.size() == 0) return;
   struct Candidate {
@@ -272,12 +344,22 @@ void BpeModel::MergeHeap(std::vector<TokenId>& s) const {
     if (pos < 0) return;
     const int32_t r = next[pos];
     if (r < 0) return;
-    if (const MergeMap::Merge* m = merges_.Find(s[pos], s[r])) {
-      heap.push_back(Candidate{m->rank, pos, s[pos], s[r], m->merged});
+    if (const int32_t e = merges_.Find(s[pos], s[r]); e >= 0) {
+      heap.push_back(Candidate{merges_.rank(e), pos, s[pos], s[r], merges_.merged(e)});
       std::push_heap(heap.begin(), heap.end(), worse);
     }
   };
-  for (size_t i = 0; i + 1 < n; ++i) push(static_cast<int32_t>(i));
+  if (!bytes.empty()) {
+    for (size_t i = 0; i + 1 < n; ++i) {
+      const int32_t e = byte_pairs_[static_cast<uint8_t>(bytes[i]) * 256 + static_cast<uint8_t>(bytes[i + 1])];
+      if (e >= 0) {
+        heap.push_back(Candidate{merges_.rank(e), static_cast<int32_t>(i), s[i], s[i + 1], merges_.merged(e)});
+      }
+    }
+    std::make_heap(heap.begin(), heap.end(), worse);
+  } else {
+    for (size_t i = 0; i + 1 < n; ++i) push(static_cast<int32_t>(i));
+  }
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), worse);
     const Candidate c = heap.back();

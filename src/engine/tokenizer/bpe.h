@@ -7,12 +7,15 @@
 // that have no merge list, from token scores: a+b merges into token a+b, higher score first.
 //
 // Short pieces use a linear scan over cached pair ranks; long ones (Chinese runs, long numbers,
-// code) use a heap with lazy invalidation, so the cost is O(n log n) per piece.
+// code) use a heap with lazy invalidation, so the cost is O(n log n) per piece. Results for
+// pieces up to 46 bytes are remembered in a per-thread direct-mapped cache (8192 entries, about
+// 1 MiB per thread, shared by all models and tagged with the model's unique id).
 //
 // Thread safety: immutable after Create; Encode may be called concurrently.
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -30,15 +33,17 @@ class BpeModel {
   // Appends the ids for `piece` (valid UTF-8, or any bytes in byte-level mode) to `out`.
   void Encode(std::string_view piece, std::vector<TokenId>& out) const;
 
-  // Merges adjacent symbols in place (exposed for tests of the two merge strategies).
-  void MergeLinear(std::vector<TokenId>& symbols) const;
-  void MergeHeap(std::vector<TokenId>& symbols) const;
+  // Merges adjacent symbols in place (exposed for tests of the two merge strategies). `bytes`,
+  // when not empty, are the piece's bytes and symbols[i] is the byte token of bytes[i].
+  void MergeLinear(std::vector<TokenId>& symbols, std::string_view bytes = {}) const;
+  void MergeHeap(std::vector<TokenId>& symbols, std::string_view bytes = {}) const;
 
   size_t merge_count() const { return merges_.size(); }
 
  private:
   void InitialSymbols(std::string_view piece, std::vector<TokenId>& symbols) const;
 
+  uint64_t uid_ = 0;  // tags this model's entries in the per-thread piece cache
   bool byte_level_ = false;
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
@@ -47,6 +52,7 @@ class BpeModel {
   FlatStringMap vocab_;                // raw bytes (byte-level) or token text → id
   std::array<TokenId, 256> byte_ids_;  // byte-level: token of each byte; else <0xXX> tokens; -1 if absent
   MergeMap merges_;
+  std::vector<int32_t> byte_pairs_;  // byte-level: merge entry of (byte token a, byte token b) at a*256+b, or -1
 };
 
 }  // namespace dv::tok

@@ -107,76 +107,79 @@ class FlatStringMap {
   size_t size_ = 0;
 };
 
-// (left id, right id) → (rank, merged id) for BPE merges.
+// (left id, right id) → merge entry (rank, merged id) for BPE merges.
+// A slot is one 64-bit word, left:22 | right:22 | entry:20 bits, so the table of a 150K-merge
+// vocabulary is 2 MiB: the lookups of the merge loop mostly hit the CPU cache.
 class MergeMap {
  public:
-  struct Merge {
-    int32_t rank;
-    int32_t merged;
-  };
+  static constexpr uint32_t kMaxId = (1u << 22) - 2;       // largest token id that fits a slot
+  static constexpr uint32_t kMaxEntries = (1u << 20) - 1;  // most merges that fit a slot
 
   void Reset(size_t expected) {
-    slots_.assign(CapacityFor(expected), Slot{});
-    size_ = 0;
+    size_t cap = 16;
+    while (cap * 5 < expected * 8) cap <<= 1;  // load factor <= 0.625
+    slots_.assign(cap, kEmpty);
+    rank_.clear();
+    merged_.clear();
   }
 
-  // Keeps the first (highest-priority) entry for a pair. Returns false when the pair existed.
-  bool Insert(int32_t left, int32_t right, Merge m) {
-    if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
-    const uint64_t key = Key(left, right);
+  // Adds a merge unless the pair exists (the first, highest-priority entry wins). Returns false
+  // when the pair existed. REQUIRES: ids in [0, kMaxId], size() < kMaxEntries.
+  bool Insert(int32_t left, int32_t right, int32_t rank, int32_t merged) {
+    if ((rank_.size() + 1) * 8 > slots_.size() * 5) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    const uint64_t pair = Pair(left, right);
     const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.key == kEmpty) {
-        s.key = key;
-        s.merge = m;
-        ++size_;
+    for (size_t i = Hash(pair) & mask;; i = (i + 1) & mask) {
+      const uint64_t s = slots_[i];
+      if (s == kEmpty) {
+        slots_[i] = (pair << 20) | rank_.size();
+        rank_.push_back(rank);
+        merged_.push_back(merged);
         return true;
       }
-      if (s.key == key) return false;
+      if ((s >> 20) == pair) return false;
     }
   }
 
-  // Returns nullptr when the pair does not merge.
-  const Merge* Find(int32_t left, int32_t right) const {
-    if (slots_.empty()) return nullptr;
-    const uint64_t key = Key(left, right);
+  // The entry of the pair, or -1 when it does not merge.
+  int32_t Find(int32_t left, int32_t right) const {
+    if (slots_.empty()) return -1;
+    const uint64_t pair = Pair(left, right);
     const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      const Slot& s = slots_[i];
-      if (s.key == key) return &s.merge;
-      if (s.key == kEmpty) return nullptr;
+    for (size_t i = Hash(pair) & mask;; i = (i + 1) & mask) {
+      const uint64_t s = slots_[i];
+      if ((s >> 20) == pair) return static_cast<int32_t>(s & kEntryMask);
+      if (s == kEmpty) return -1;
     }
   }
 
-  size_t size() const { return size_; }
+  int32_t rank(int32_t entry) const { return rank_[static_cast<size_t>(entry)]; }
+  int32_t merged(int32_t entry) const { return merged_[static_cast<size_t>(entry)]; }
+  size_t size() const { return rank_.size(); }
 
  private:
   static constexpr uint64_t kEmpty = ~0ull;
-  struct Slot {
-    uint64_t key = kEmpty;
-    Merge merge{0, 0};
-  };
-  static uint64_t Key(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
+  static constexpr uint64_t kEntryMask = (1u << 20) - 1;
+  static uint64_t Pair(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 22) | uint32_t(r); }
   static uint64_t Hash(uint64_t k) {
     k *= 0x9E3779B97F4A7C15ull;
-    return k ^ (k >> 31);
+    return k ^ (k >> 29);
   }
   void Rehash(size_t cap) {
-    std::vector<Slot> old;
+    std::vector<uint64_t> old;
     old.swap(slots_);
-    slots_.assign(cap, Slot{});
+    slots_.assign(cap, kEmpty);
     const size_t mask = cap - 1;
-    for (const Slot& s : old) {
-      if (s.key == kEmpty) continue;
-      size_t i = Hash(s.key) & mask;
-      while (slots_[i].key != kEmpty) i = (i + 1) & mask;
+    for (uint64_t s : old) {
+      if (s == kEmpty) continue;
+      size_t i = Hash(s >> 20) & mask;
+      while (slots_[i] != kEmpty) i = (i + 1) & mask;
       slots_[i] = s;
     }
   }
 
-  std::vector<Slot> slots_;
-  size_t size_ = 0;
+  std::vector<uint64_t> slots_;
+  std::vector<int32_t> rank_, merged_;
 };
 
 }  // namespace dv::tok
