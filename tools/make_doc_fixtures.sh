@@ -50,6 +50,8 @@ SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -o "$OUT/handbook.docx"
 SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/handbook.md" -t pptx --slide-level=2 -o "$OUT/handbook.pptx"
 printf '# 条款\n\n合同自签署之日起生效。[^1] Termination requires notice.[^2]\n\n[^1]: 依据《民法典》第五百零二条。\n\n[^2]: Thirty days in writing.\n' > "$OUT/footnotes.md"
 SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/footnotes.md" -o "$OUT/footnotes.docx"
+printf -- '---\ntitle: 季度汇报\n---\n\n## 业绩 Results\n\n- 收入增长 12%%\n\n::: notes\n讲者备注：强调华东区的贡献。Mention the East China region.\n:::\n\n## 下一步\n\n- Hire two engineers\n' > "$OUT/slides.md"
+SOURCE_DATE_EPOCH=1709251200 pandoc "$OUT/slides.md" -t pptx -o "$OUT/slides.pptx"
 pandoc "$OUT/handbook.md" -s -t html5 --metadata pagetitle=数据保护合规手册 -o "$OUT/handbook.html"
 
 # ---- A minimal PDF written by hand (no xref table: readers rebuild it), base-14 font -----------
@@ -76,7 +78,7 @@ def _fixed_writestr(self, name, data, *args, **kwargs):
     return _writestr(self, name, data, *args, **kwargs)
 zipfile.ZipFile.writestr = _fixed_writestr
 # pandoc stamps the build time on ZIP entries: rewrite its containers with the fixed timestamp.
-for name in ('handbook.docx', 'handbook.pptx', 'footnotes.docx'):
+for name in ('handbook.docx', 'handbook.pptx', 'footnotes.docx', 'slides.pptx'):
     path = os.path.join(out, name)
     with zipfile.ZipFile(path) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
@@ -261,6 +263,8 @@ for level in range(8, 0, -1):
     inner_bytes = buf.getvalue()
     name = 'level%d.zip' % level
 w('nested.zip', inner_bytes)
+# A legacy OLE2 (.doc) header.
+w('legacy.doc', b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + bytes(504))
 # A DOCX with malformed XML, and a truncated DOCX.
 zip_with(os.path.join(out, 'malformed.docx'), [('word/document.xml', '<w:document xmlns:w="x"><w:body><w:p>unclosed')])
 docx = open(os.path.join(out, 'handbook.docx'), 'rb').read()

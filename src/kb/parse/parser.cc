@@ -210,7 +210,14 @@ Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_
     case DocumentType::kEmail: status = internal::ParseEmail(bytes, options, doc); break;
     case DocumentType::kMbox: status = internal::ParseMbox(bytes, options, doc); break;
     case DocumentType::kUnknown:
-      status = Unimplemented("unsupported file type (not text, PDF, OOXML, ZIP, CSV, JSON or mail)");
+      if (StartsWith(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) {
+        status = Unimplemented(
+            "legacy binary Office file (.doc/.xls/.ppt) is not supported; save it as "
+            ".docx/.xlsx/.pptx");
+      } else {
+        status = Unimplemented(
+            "unsupported file type (not text, PDF, OOXML, ZIP, CSV, JSON or mail)");
+      }
       break;
   }
   if (!status.ok()) return std::move(status).AddContext(name);

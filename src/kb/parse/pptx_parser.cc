@@ -1,7 +1,7 @@
 // PPTX (PresentationML): slides in presentation order (p:sldIdLst), page = slide number. A title
 // placeholder becomes a level-1 heading and names the slide (Block::sheet); paragraphs of body
 // placeholders are list items (level = a:pPr/@lvl + 1); other text frames are paragraphs; tables
-// (a:tbl in graphic frames) are tables. Group shapes are walked with an explicit depth bound.
+// (a:tbl in graphic frames) are tables; speaker notes follow as a "Notes: …" paragraph. Group shapes are walked with an explicit depth bound.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -113,6 +113,32 @@ class SlideWalker {
   SlideBlocks& out_;
 };
 
+// Speaker notes of the slide in `slide_part` (its notesSlide relationship), as one paragraph
+// "Notes: …" after the slide's own blocks.
+Status AppendSpeakerNotes(ZipReader& zip, const std::string& slide_part, SlideBlocks& out) {
+  DV_ASSIGN_OR_RETURN(auto rels, LoadRelationships(zip, slide_part));
+  for (const auto& [id, target] : rels) {
+    if (target.find("notesSlides/") == std::string::npos || !zip.Contains(target)) continue;
+    DV_ASSIGN_OR_RETURN(auto notes, LoadXmlPart(zip, target));
+    pugi::xml_node tree = Child(Child(notes->document_element(), "cSld"), "spTree");
+    std::string text;
+    for (pugi::xml_node sp = tree.first_child(); sp; sp = sp.next_sibling()) {
+      if (!Is(sp, "sp")) continue;
+      pugi::xml_node ph = Child(Child(Child(sp, "nvSpPr"), "nvPr"), "ph");
+      if (Attr(ph, "type") != "body") continue;  // not the slide image or the slide number
+      for (pugi::xml_node p = Child(sp, "txBody").first_child(); p; p = p.next_sibling()) {
+        if (!Is(p, "p")) continue;
+        std::string t(TrimAscii(DrawingParagraphText(p)));
+        if (t.empty()) continue;
+        if (!text.empty()) text.push_back('\n');
+        text.append(t);
+      }
+    }
+    if (!text.empty()) out.blocks.push_back(Block{BlockKind::kParagraph, 0, "Notes: " + text});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
@@ -139,6 +165,7 @@ Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocu
     DV_ASSIGN_OR_RETURN(auto slide, LoadXmlPart(*zip, rel->second));
     SlideBlocks blocks;
     SlideWalker(blocks).ShapeTree(Child(Child(slide->document_element(), "cSld"), "spTree"), 0);
+    DV_RETURN_IF_ERROR(AppendSpeakerNotes(*zip, rel->second, blocks));
     for (Block& b : blocks.blocks) {
       b.page = slide_no;
       b.sheet = blocks.title;

@@ -103,6 +103,17 @@ TEST(FixtureParse, PandocPptxSlidesInOrderWithTitles) {
   EXPECT_EQ(doc->metadata.at("slides"), "7");
 }
 
+TEST(FixtureParse, PandocPptxSpeakerNotes) {
+  auto doc = ParseFixture("slides.pptx");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_THAT(DescribeBlocks(*doc),
+              ElementsAre("H1@1[季度汇报] 季度汇报", "H1@2[业绩 Results] 业绩 Results",
+                          "L1@2[业绩 Results] 收入增长 12%",
+                          "P@2[业绩 Results] Notes: 讲者备注：强调华东区的贡献。Mention the East "
+                          "China region.",
+                          "H1@3[下一步] 下一步", "L1@3[下一步] Hire two engineers"));
+}
+
 TEST(FixtureParse, HandWrittenXlsxSheetsSharedAndInlineStrings) {
   auto doc = ParseFixture("inventory.xlsx");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();

@@ -87,6 +87,8 @@ TEST(HostileParse, PageLimit) {
 TEST(HostileParse, BinaryAndBrokenText) {
   ExpectError(ParseDocument("binary.txt", Fixture("binary.txt")), StatusCode::kUnimplemented,
               "binary.txt: unsupported file type");
+  ExpectError(ParseDocument("legacy.doc", Fixture("legacy.doc")), StatusCode::kUnimplemented,
+              "legacy binary Office file (.doc/.xls/.ppt) is not supported");
   ExpectError(ParseDocument("unterminated.csv", Fixture("unterminated.csv")),
               StatusCode::kInvalidArgument, "unterminated quoted field starting on line 2");
 }
