@@ -340,6 +340,27 @@ const std::vector<ConfigKeySpec>& DefaultConfigSchema() {
       {"log.format", ConfigType::kEnum, "text", 0, 0, {"text", "json"},
        "text: human-readable lines; json: one JSON object per line."},
       {"log.file", ConfigType::kString, "", 0, 0, {}, "Append the log to this file; empty = standard error."},
+      // deepvault serve (src/server)
+      {"server.host", ConfigType::kString, "127.0.0.1", 0, 0, {}, "Address the API server listens on."},
+      {"server.port", ConfigType::kInt, "11435", 0, 65535, {}, "Port of the API server (0 = any free port)."},
+      {"server.api_key", ConfigType::kString, "", 0, 0, {}, "Require 'Authorization: Bearer <key>'; empty = open."},
+      {"server.tls_cert", ConfigType::kString, "", 0, 0, {}, "PEM certificate chain; set with tls_key for HTTPS (TLS 1.3)."},
+      {"server.tls_key", ConfigType::kString, "", 0, 0, {}, "PEM private key of tls_cert."},
+      {"server.io_threads", ConfigType::kInt, "2", 1, 64, {}, "Threads doing network I/O."},
+      {"server.max_body_bytes", ConfigType::kInt, "8388608", 1024, 1073741824, {}, "Largest request body accepted."},
+      {"server.max_header_bytes", ConfigType::kInt, "65536", 1024, 1048576, {}, "Largest request header block accepted."},
+      {"server.request_timeout_s", ConfigType::kDouble, "30", 0.1, 3600, {}, "Time allowed to send one request."},
+      {"server.idle_timeout_s", ConfigType::kDouble, "60", 0.1, 86400, {}, "Keep-alive connections idle longer are closed."},
+      {"server.generation_timeout_s", ConfigType::kDouble, "600", 0.1, 86400, {}, "Default deadline of a generation request."},
+      {"server.shutdown_grace_s", ConfigType::kDouble, "10", 0, 3600, {}, "On SIGINT/SIGTERM, time given to in-flight requests."},
+      {"server.context", ConfigType::kInt, "4096", 16, 1048576, {}, "Context (tokens) of each sequence slot."},
+      {"server.parallel", ConfigType::kInt, "4", 1, 1024, {}, "Sequences generated concurrently per model (KV slots)."},
+      {"server.batch_tokens", ConfigType::kInt, "512", 1, 65536, {}, "Tokens per forward pass (decode + prompt chunk)."},
+      {"server.queue", ConfigType::kInt, "64", 0, 1000000, {}, "Requests waiting per model before 429."},
+      {"server.kv_budget_mib", ConfigType::kInt, "8192", 1, 16777216, {}, "KV cache memory per model."},
+      {"server.memory_budget_mib", ConfigType::kInt, "32768", 1, 16777216, {}, "Weights + KV of all loaded models."},
+      {"server.idle_unload_s", ConfigType::kInt, "300", 0, 31536000, {}, "Unload a model unused this long (0 = never)."},
+      {"server.access_log", ConfigType::kString, "stderr", 0, 0, {}, "JSON access log: stderr, off, or a file path."},
   };
   return *kSchema;
 }
