@@ -132,6 +132,7 @@ def xlsx(path, sheets, shared):
           '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
           + ''.join('<Override PartName="/xl/worksheets/sheet%d.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' % (i + 1) for i in range(len(sheets)))
           + '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+          '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
           '</Types>')
     rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -145,6 +146,7 @@ def xlsx(path, sheets, shared):
               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
               + ''.join('<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet%d.xml"/>' % (i + 1, i + 1) for i in range(len(sheets)))
               + '<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>' % (len(sheets) + 1)
+              + '<Relationship Id="rId%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>' % (len(sheets) + 2)
               + '</Relationships>')
     sst = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (len(shared), len(shared))
@@ -155,16 +157,22 @@ def xlsx(path, sheets, shared):
         z.writestr('xl/workbook.xml', wb)
         z.writestr('xl/_rels/workbook.xml.rels', wbrels)
         z.writestr('xl/sharedStrings.xml', sst)
+        # Cell styles: 0 general, 1 built-in date format 14, 2 a custom date-time format.
+        z.writestr('xl/styles.xml', '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                   '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd\\ hh:mm"/></numFmts>'
+                   '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/>'
+                   '<xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')
         for i, (_, rows) in enumerate(sheets):
             z.writestr('xl/worksheets/sheet%d.xml' % (i + 1),
                        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
                        + rows + '</sheetData></worksheet>')
 
-shared = ['产品', '数量', '单价', '笔记本电脑', '显示器', 'Keyboard']
-sheet1 = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
-          '<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2"><v>5</v></c><c r="C2"><v>6999.5</v></c></row>'
-          '<row r="3"><c r="A3" t="s"><v>4</v></c><c r="C3"><v>1299</v></c></row>'
+shared = ['产品', '数量', '单价', '笔记本电脑', '显示器', 'Keyboard', '到货日期']
+sheet1 = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>6</v></c></row>'
+          '<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2"><v>5</v></c><c r="C2"><v>6999.5</v></c><c r="D2" s="1"><v>45352</v></c></row>'
+          '<row r="3"><c r="A3" t="s"><v>4</v></c><c r="C3"><v>1299</v></c><c r="D3" s="2"><v>45352.395833333336</v></c></row>'
           '<row r="5"><c r="A5" t="s"><v>5</v></c><c r="B5"><v>12</v></c><c r="C5" t="inlineStr"><is><t>待定</t></is></c><c r="D5" t="b"><v>1</v></c></row>')
 sheet2 = ('<row r="1"><c r="A1" t="inlineStr"><is><t>季度</t></is></c><c r="B1" t="inlineStr"><is><t>Revenue</t></is></c></row>'
           '<row r="2"><c r="A2" t="inlineStr"><is><t>Q1</t></is></c><c r="B2" t="str"><f>SUM(1,2)</f><v>3</v></c></row>')

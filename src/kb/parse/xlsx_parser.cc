@@ -1,9 +1,12 @@
 // XLSX (SpreadsheetML): every sheet in workbook order; cell values row by row (shared strings,
 // inline strings, numbers, booleans, formula results). The first non-empty row of a sheet is its
 // header; rows are emitted as tables of at most kRowsPerTable rows, each starting with the header.
-// Every block carries the sheet name. Numbers are the stored values (dates stay serial numbers:
-// number formats are not applied).
+// Every block carries the sheet name. Numbers are the stored values; cells whose number format is
+// a date or time are shown as ISO dates (2024-03-01, 2024-03-01 09:30).
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,89 @@ long ColumnIndex(std::string_view ref) {
   return i == 0 ? -1 : col - 1;
 }
 
+// True when an Excel number format shows a date or time (quoted text and [..] sections ignored).
+bool IsDateFormat(int id, std::string_view code) {
+  if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) ||
+      (id >= 50 && id <= 58)) {
+    return true;  // built-in date/time formats (ECMA-376 Part 1, 18.8.30; 27–36, 50–58 are CJK)
+  }
+  bool quoted = false;
+  int bracket = 0;
+  bool date = false;
+  for (char c : code) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '[') ++bracket;
+    if (c == ']' && bracket > 0) --bracket;
+    if (bracket) continue;
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (l == 'y' || l == 'd' || l == 'h' || l == 's') date = true;
+    if (l == '0' || l == '#') return false;  // a number format with literal letters
+  }
+  return date;
+}
+
+// Cell style index → true when the style's number format is a date.
+std::vector<bool> LoadDateStyles(ZipReader& zip, ParsedDocument& doc) {
+  std::vector<bool> date_styles;
+  if (!zip.Contains("xl/styles.xml")) return date_styles;
+  auto xml = LoadXmlPart(zip, "xl/styles.xml");
+  if (!xml.ok()) {
+    doc.warnings.push_back(xml.status().message());
+    return date_styles;
+  }
+  std::map<int, std::string> custom;
+  pugi::xml_node root = (*xml)->document_element();
+  for (pugi::xml_node f = Child(root, "numFmts").first_child(); f; f = f.next_sibling()) {
+    if (Is(f, "numFmt")) custom[std::atoi(std::string(Attr(f, "numFmtId")).c_str())] = Attr(f, "formatCode");
+  }
+  for (pugi::xml_node xf = Child(root, "cellXfs").first_child(); xf; xf = xf.next_sibling()) {
+    if (!Is(xf, "xf")) continue;
+    int id = std::atoi(std::string(Attr(xf, "numFmtId")).c_str());
+    auto it = custom.find(id);
+    date_styles.push_back(IsDateFormat(id, it == custom.end() ? "" : it->second));
+  }
+  return date_styles;
+}
+
+// Excel serial day number → "YYYY-MM-DD" (plus " HH:MM[:SS]" when there is a time of day).
+// Serials count days from 1899-12-30 (1904-01-01 in 1904-based workbooks); serials below 61 skip
+// Excel's phantom 1900-02-29.
+std::string SerialToDate(double serial, bool date1904) {
+  if (!(serial >= 0 && serial < 2958466)) return {};  // beyond 9999-12-31: not a date
+  long days = static_cast<long>(serial);
+  double fraction = serial - static_cast<double>(days);
+  long seconds = std::lround(fraction * 86400.0);
+  if (seconds >= 86400) {
+    ++days;
+    seconds -= 86400;
+  }
+  // Days since 1970-01-01.
+  long z = date1904 ? days - 24107 : days - 25569;
+  if (!date1904 && days < 61) z += 1;
+  // Civil date from a day count (proleptic Gregorian calendar, era-based arithmetic).
+  z += 719468;
+  const long era = (z >= 0 ? z : z - 146096) / 146097;
+  const long doe = z - era * 146097;
+  const long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const long mp = (5 * doy + 2) / 153;
+  const long d = doy - (153 * mp + 2) / 5 + 1;
+  const long m = mp < 10 ? mp + 3 : mp - 9;
+  const long y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[128];
+  if (seconds == 0) {
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld", y, m, d);
+  } else if (seconds % 60 == 0) {
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld", y, m, d, seconds / 3600,
+                  seconds / 60 % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", y, m, d,
+                  seconds / 3600, seconds / 60 % 60, seconds % 60);
+  }
+  return buf;
+}
+
 }  // namespace
 
 Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
@@ -57,6 +143,10 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
   DV_ASSIGN_OR_RETURN(auto rels, LoadRelationships(*zip, "xl/workbook.xml"));
   DV_ASSIGN_OR_RETURN(auto workbook, LoadXmlPart(*zip, "xl/workbook.xml"));
   pugi::xml_node sheets = Child(workbook->document_element(), "sheets");
+  const std::string_view date1904_attr =
+      Attr(Child(workbook->document_element(), "workbookPr"), "date1904");
+  const bool date1904 = date1904_attr == "1" || date1904_attr == "true";
+  const std::vector<bool> date_styles = LoadDateStyles(*zip, doc);
   size_t text_bytes = 0;
   int sheet_count = 0;
   bool warned_columns = false;
@@ -103,6 +193,12 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
             value = v == "1" ? "TRUE" : "FALSE";
           } else {
             value = std::string(v);
+            size_t style = static_cast<size_t>(std::atoi(std::string(Attr(c, "s")).c_str()));
+            if ((type.empty() || type == "n") && !value.empty() && style < date_styles.size() &&
+                date_styles[style]) {
+              std::string date = SerialToDate(std::strtod(value.c_str(), nullptr), date1904);
+              if (!date.empty()) value = std::move(date);
+            }
           }
         }
         value = CollapseWhitespace(value);

@@ -114,13 +114,14 @@ TEST(FixtureParse, PandocPptxSpeakerNotes) {
                           "H1@3[下一步] 下一步", "L1@3[下一步] Hire two engineers"));
 }
 
-TEST(FixtureParse, HandWrittenXlsxSheetsSharedAndInlineStrings) {
+// Dates: serial 45352 is 2024-03-01 and 45352.3958… 09:30 (Python's datetime agrees).
+TEST(FixtureParse, HandWrittenXlsxSheetsSharedAndInlineStringsAndDates) {
   auto doc = ParseFixture("inventory.xlsx");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_THAT(DescribeBlocks(*doc),
               ElementsAre("H1[库存] 库存",
-                          "T[库存] 产品 | 数量 | 单价\n笔记本电脑 | 5 | 6999.5\n显示器 |  | 1299\n"
-                          "Keyboard | 12 | 待定 | TRUE",
+                          "T[库存] 产品 | 数量 | 单价 | 到货日期\n笔记本电脑 | 5 | 6999.5 | 2024-03-01\n"
+                          "显示器 |  | 1299 | 2024-03-01 09:30\nKeyboard | 12 | 待定 | TRUE",
                           "H1[Summary] Summary", "T[Summary] 季度 | Revenue\nQ1 | 3"));
 }
 
