@@ -24,7 +24,9 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-fs::path SourceDir() { return fs::path(DV_SOURCE_DIR); }
+fs::path SourceDir() {
+  return fs::path(DV_SOURCE_DIR);
+}
 
 fs::path SharedDir() {
   const char* env = std::getenv("DV_SHARED_DIR");

@@ -10,8 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.enable_ocr = false;
   options.max_pages = 50;
   auto doc = dv::kb::ParseDocumentAs(dv::kb::DocumentType::kPdf, "fuzz.pdf",
-                                     std::string_view(reinterpret_cast<const char*>(data), size),
-                                     options);
+                                     std::string_view(reinterpret_cast<const char*>(data), size), options);
   doc.status().IgnoreError();
   return 0;
 }

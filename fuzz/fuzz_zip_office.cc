@@ -9,14 +9,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  static constexpr dv::kb::DocumentType kTypes[] = {
-      dv::kb::DocumentType::kDocx, dv::kb::DocumentType::kXlsx, dv::kb::DocumentType::kPptx,
-      dv::kb::DocumentType::kZip};
+  static constexpr dv::kb::DocumentType kTypes[] = {dv::kb::DocumentType::kDocx, dv::kb::DocumentType::kXlsx,
+                                                    dv::kb::DocumentType::kPptx, dv::kb::DocumentType::kZip};
   dv::kb::ParseOptions options;
   options.max_decompressed_bytes = 64 << 20;
-  auto doc = dv::kb::ParseDocumentAs(
-      kTypes[data[0] % 4], "fuzz", std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1),
-      options);
+  auto doc = dv::kb::ParseDocumentAs(kTypes[data[0] % 4], "fuzz",
+                                     std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), options);
   doc.status().IgnoreError();
   return 0;
 }

@@ -35,8 +35,8 @@ char SniffDelimiter(std::string_view text) {
     if (counts.empty() || counts[0] == 0) continue;
     size_t consistent = 0;
     for (size_t n : counts) consistent += n == counts[0];
-    double score = static_cast<double>(consistent) / static_cast<double>(counts.size()) *
-                   static_cast<double>(counts[0] + 1);
+    double score =
+        static_cast<double>(consistent) / static_cast<double>(counts.size()) * static_cast<double>(counts[0] + 1);
     if (score > best_score) {
       best_score = score;
       best = d;
@@ -100,9 +100,8 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
       } else {
         if (c == '\n') ++line;
         if (field.size() > options.max_line_bytes) {
-          return ResourceExhausted("quoted field starting on line " + std::to_string(quote_line) +
-                                   " is longer than " + std::to_string(options.max_line_bytes) +
-                                   " bytes");
+          return ResourceExhausted("quoted field starting on line " + std::to_string(quote_line) + " is longer than " +
+                                   std::to_string(options.max_line_bytes) + " bytes");
         }
         field.push_back(c);
       }
@@ -120,8 +119,7 @@ Status ParseCsv(std::string_view bytes, const ParseOptions& options, ParsedDocum
     }
   }
   if (quoted) {
-    return InvalidArgument("unterminated quoted field starting on line " +
-                           std::to_string(quote_line));
+    return InvalidArgument("unterminated quoted field starting on line " + std::to_string(quote_line));
   }
   if (!field.empty() || cells_in_row > 0) end_row();
   if (rows.empty()) return Status::Ok();

@@ -22,7 +22,7 @@ struct Block {
   BlockKind kind = BlockKind::kParagraph;
   int level = 0;
   std::string text;
-  int page = 0;  // 1-based page (PDF) or slide (PPTX); 0 when the format has no pages
+  int page = 0;       // 1-based page (PDF) or slide (PPTX); 0 when the format has no pages
   std::string sheet;  // XLSX sheet / PPTX slide title, when known
 };
 
@@ -35,8 +35,8 @@ struct Attachment {
 };
 
 struct ParsedDocument {
-  std::string title;       // best-effort: <title>, first heading, Subject:, file name
-  std::string mime_type;   // detected type, e.g. "application/pdf"
+  std::string title;                            // best-effort: <title>, first heading, Subject:, file name
+  std::string mime_type;                        // detected type, e.g. "application/pdf"
   std::map<std::string, std::string> metadata;  // author, date, from, to, subject, encoding, …
   std::vector<Block> blocks;
   std::vector<Attachment> attachments;

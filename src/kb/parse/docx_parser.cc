@@ -38,12 +38,10 @@ struct StyleInfo {
 BlockKind KindFromStyleName(std::string_view name) {
   std::string lower;
   for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (lower == "quote" || lower == "intense quote" || lower == "block text" || lower == "引用" ||
-      lower == "明显引用") {
+  if (lower == "quote" || lower == "intense quote" || lower == "block text" || lower == "引用" || lower == "明显引用") {
     return BlockKind::kQuote;
   }
-  if (lower == "source code" || lower == "html preformatted" || lower == "plain text" ||
-      lower == "code") {
+  if (lower == "source code" || lower == "html preformatted" || lower == "plain text" || lower == "code") {
     return BlockKind::kCode;
   }
   return BlockKind::kParagraph;
@@ -91,8 +89,8 @@ std::string ParagraphText(const pugi::xml_node& p) {
       out.push_back('\t');
     } else if (name == "br" || name == "cr") {
       out.push_back('\n');
-    } else if (name == "del" || name == "delText" || name == "instrText" || name == "pPr" ||
-               name == "rPr" || name == "commentReference") {
+    } else if (name == "del" || name == "delText" || name == "instrText" || name == "pPr" || name == "rPr" ||
+               name == "commentReference") {
       continue;
     } else if (name == "footnoteReference" || name == "endnoteReference") {
       out.append("[^").append(name == "endnoteReference" ? "e" : "").append(Attr(n, "id")).append("]");
@@ -105,8 +103,7 @@ std::string ParagraphText(const pugi::xml_node& p) {
 
 class DocxWalker {
  public:
-  DocxWalker(const std::map<std::string, StyleInfo>& styles, ParsedDocument& doc)
-      : styles_(styles), doc_(doc) {}
+  DocxWalker(const std::map<std::string, StyleInfo>& styles, ParsedDocument& doc) : styles_(styles), doc_(doc) {}
 
   void Container(const pugi::xml_node& node, int depth) {
     for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
@@ -198,8 +195,7 @@ Status ParseDocx(std::string_view bytes, const ParseOptions& options, ParsedDocu
     if (!zip->Contains(part)) continue;
     DV_ASSIGN_OR_RETURN(auto notes, LoadXmlPart(*zip, part));
     const bool endnotes = std::string_view(part) == "word/endnotes.xml";
-    for (pugi::xml_node note = notes->document_element().first_child(); note;
-         note = note.next_sibling()) {
+    for (pugi::xml_node note = notes->document_element().first_child(); note; note = note.next_sibling()) {
       if (!(Is(note, "footnote") || Is(note, "endnote")) || !Attr(note, "type").empty()) continue;
       std::string text;
       for (pugi::xml_node p = note.first_child(); p; p = p.next_sibling()) {

@@ -108,14 +108,13 @@ class MessageParser {
     if (type.value.empty()) type.value = "text/plain";
     HeaderWithParams disposition = ParseHeaderWithParams(headers.Get("content-disposition"));
     std::string file_name = disposition.params.count("filename") ? disposition.params["filename"]
-                            : type.params.count("name")         ? type.params["name"]
-                                                                : "";
+                            : type.params.count("name")          ? type.params["name"]
+                                                                 : "";
     const std::string_view encoding = headers.Get("content-transfer-encoding");
 
     if (type.value.rfind("multipart/", 0) == 0) {
       if (depth >= kMaxMultipartDepth) {
-        return InvalidArgument("MIME multiparts nested deeper than " +
-                               std::to_string(kMaxMultipartDepth) + " levels");
+        return InvalidArgument("MIME multiparts nested deeper than " + std::to_string(kMaxMultipartDepth) + " levels");
       }
       auto boundary = type.params.find("boundary");
       if (boundary == type.params.end() || boundary->second.empty()) {
@@ -131,12 +130,11 @@ class MessageParser {
       return Status::Ok();
     }
 
-    bool is_attachment = Lower(disposition.value) == "attachment" || !file_name.empty() ||
-                         (type.value.rfind("text/", 0) != 0);
+    bool is_attachment =
+        Lower(disposition.value) == "attachment" || !file_name.empty() || (type.value.rfind("text/", 0) != 0);
     if (is_attachment) {
       if (doc_.attachments.size() >= options_.max_attachments) {
-        return ResourceExhausted("message has more than " +
-                                 std::to_string(options_.max_attachments) + " attachments");
+        return ResourceExhausted("message has more than " + std::to_string(options_.max_attachments) + " attachments");
       }
       if (file_name.empty()) {
         file_name = type.value == "message/rfc822" ? "message-" : "attachment-";
@@ -146,8 +144,7 @@ class MessageParser {
       doc_.attachments.push_back(Attachment{file_name, type.value, DecodeTransfer(body, encoding)});
       return Status::Ok();
     }
-    return TextBody(DecodeTransfer(body, encoding), type.params["charset"],
-                    type.value == "text/html");
+    return TextBody(DecodeTransfer(body, encoding), type.params["charset"], type.value == "text/html");
   }
 
   // Chooses one representation: the last text/plain part, else the last part of any kind.

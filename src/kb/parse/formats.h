@@ -33,8 +33,7 @@ void AppendTextParagraphs(std::string_view text, ParsedDocument& doc);
 
 // Decodes `bytes` to UTF-8 (text_decode.h), records the encoding in doc.metadata["encoding"],
 // normalises line ends to '\n' and refuses lines longer than options.max_line_bytes.
-Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& options,
-                                    ParsedDocument& doc);
+Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc);
 // ResourceExhausted when a line of `text` is longer than `max_line_bytes`.
 Status CheckLineLengths(std::string_view text, size_t max_line_bytes);
 

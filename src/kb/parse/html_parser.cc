@@ -22,11 +22,20 @@ constexpr int kMaxDepth = 200;
 
 bool IsDropped(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_NOSCRIPT:
-    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NAV: case GUMBO_TAG_IFRAME:
-    case GUMBO_TAG_OBJECT: case GUMBO_TAG_SVG: case GUMBO_TAG_CANVAS:
-    case GUMBO_TAG_BUTTON: case GUMBO_TAG_SELECT: case GUMBO_TAG_TEXTAREA:
-    case GUMBO_TAG_MATH: case GUMBO_TAG_HEAD:
+    case GUMBO_TAG_SCRIPT:
+    case GUMBO_TAG_STYLE:
+    case GUMBO_TAG_NOSCRIPT:
+    case GUMBO_TAG_TEMPLATE:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_SVG:
+    case GUMBO_TAG_CANVAS:
+    case GUMBO_TAG_BUTTON:
+    case GUMBO_TAG_SELECT:
+    case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_MATH:
+    case GUMBO_TAG_HEAD:
       return true;
     default:
       return false;
@@ -35,12 +44,28 @@ bool IsDropped(GumboTag tag) {
 
 bool IsBlockContainer(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE:
-    case GUMBO_TAG_MAIN: case GUMBO_TAG_HEADER: case GUMBO_TAG_FOOTER: case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_ADDRESS: case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD:
-    case GUMBO_TAG_FIGURE: case GUMBO_TAG_FIGCAPTION: case GUMBO_TAG_FORM:
-    case GUMBO_TAG_FIELDSET: case GUMBO_TAG_LEGEND: case GUMBO_TAG_HR: case GUMBO_TAG_BODY:
-    case GUMBO_TAG_CAPTION: case GUMBO_TAG_DETAILS: case GUMBO_TAG_SUMMARY:
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_FIELDSET:
+    case GUMBO_TAG_LEGEND:
+    case GUMBO_TAG_HR:
+    case GUMBO_TAG_BODY:
+    case GUMBO_TAG_CAPTION:
+    case GUMBO_TAG_DETAILS:
+    case GUMBO_TAG_SUMMARY:
     case GUMBO_TAG_CENTER:
       return true;
     default:
@@ -50,13 +75,20 @@ bool IsBlockContainer(GumboTag tag) {
 
 int HeadingLevel(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_H1: return 1;
-    case GUMBO_TAG_H2: return 2;
-    case GUMBO_TAG_H3: return 3;
-    case GUMBO_TAG_H4: return 4;
-    case GUMBO_TAG_H5: return 5;
-    case GUMBO_TAG_H6: return 6;
-    default: return 0;
+    case GUMBO_TAG_H1:
+      return 1;
+    case GUMBO_TAG_H2:
+      return 2;
+    case GUMBO_TAG_H3:
+      return 3;
+    case GUMBO_TAG_H4:
+      return 4;
+    case GUMBO_TAG_H5:
+      return 5;
+    case GUMBO_TAG_H6:
+      return 6;
+    default:
+      return 0;
   }
 }
 
@@ -68,19 +100,22 @@ void GatherText(const GumboNode* root, bool keep_breaks, std::string& out) {
     const GumboNode* node = stack.back();
     stack.pop_back();
     switch (node->type) {
-      case GUMBO_NODE_TEXT: case GUMBO_NODE_WHITESPACE: case GUMBO_NODE_CDATA:
+      case GUMBO_NODE_TEXT:
+      case GUMBO_NODE_WHITESPACE:
+      case GUMBO_NODE_CDATA:
         out.append(node->v.text.text);
         break;
-      case GUMBO_NODE_ELEMENT: case GUMBO_NODE_TEMPLATE: case GUMBO_NODE_DOCUMENT: {
-        const GumboVector* children = node->type == GUMBO_NODE_DOCUMENT
-                                          ? &node->v.document.children
-                                          : &node->v.element.children;
+      case GUMBO_NODE_ELEMENT:
+      case GUMBO_NODE_TEMPLATE:
+      case GUMBO_NODE_DOCUMENT: {
+        const GumboVector* children =
+            node->type == GUMBO_NODE_DOCUMENT ? &node->v.document.children : &node->v.element.children;
         if (node->type != GUMBO_NODE_DOCUMENT) {
           GumboTag tag = node->v.element.tag;
           if (IsDropped(tag)) break;
           if (tag == GUMBO_TAG_BR) out.push_back(keep_breaks ? '\n' : ' ');
-          if (IsBlockContainer(tag) || HeadingLevel(tag) || tag == GUMBO_TAG_LI ||
-              tag == GUMBO_TAG_TR || tag == GUMBO_TAG_TD || tag == GUMBO_TAG_TH) {
+          if (IsBlockContainer(tag) || HeadingLevel(tag) || tag == GUMBO_TAG_LI || tag == GUMBO_TAG_TR ||
+              tag == GUMBO_TAG_TD || tag == GUMBO_TAG_TH) {
             out.push_back(' ');
           }
         }
@@ -100,8 +135,7 @@ class HtmlWalker {
   explicit HtmlWalker(ParsedDocument& doc) : doc_(doc) {}
 
   void Walk(const GumboNode* node, int depth) {
-    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE ||
-        node->type == GUMBO_NODE_CDATA) {
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE || node->type == GUMBO_NODE_CDATA) {
       // Source line breaks are spaces in HTML; only <br> breaks a line (buffer_ '\n').
       for (const char* c = node->v.text.text; *c; ++c) {
         buffer_.push_back(*c == '\n' || *c == '\r' ? ' ' : *c);
@@ -113,8 +147,7 @@ class HtmlWalker {
     if (el.tag == GUMBO_TAG_HEAD) {  // only <title> matters in <head>
       for (unsigned i = 0; i < el.children.length; ++i) {
         const auto* child = static_cast<const GumboNode*>(el.children.data[i]);
-        if (child->type == GUMBO_NODE_ELEMENT && child->v.element.tag == GUMBO_TAG_TITLE &&
-            title_.empty()) {
+        if (child->type == GUMBO_NODE_ELEMENT && child->v.element.tag == GUMBO_TAG_TITLE && title_.empty()) {
           std::string t;
           GatherText(child, false, t);
           title_ = CollapseWhitespace(t);
@@ -151,7 +184,9 @@ class HtmlWalker {
         Flush();
         Table(node);
         return;
-      case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_MENU:
+      case GUMBO_TAG_UL:
+      case GUMBO_TAG_OL:
+      case GUMBO_TAG_MENU:
         Flush();
         ++list_depth_;
         Children(node, depth);
@@ -291,8 +326,8 @@ std::string DeclaredCharset(std::string_view bytes) {
       size_t i = cs + 7;
       while (i < tag.size() && (tag[i] == ' ' || tag[i] == '=' || tag[i] == '"' || tag[i] == '\'')) ++i;
       size_t j = i;
-      while (j < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[j])) || tag[j] == '-' ||
-                                tag[j] == '_' || tag[j] == ':' || tag[j] == '.')) {
+      while (j < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[j])) || tag[j] == '-' || tag[j] == '_' ||
+                                tag[j] == ':' || tag[j] == '.')) {
         ++j;
       }
       if (j > i) return std::string(tag.substr(i, j - i));
@@ -310,22 +345,22 @@ std::string DeclaredCharset(std::string_view bytes) {
 constexpr size_t kMaxNesting = 512;
 
 bool IsVoidElement(std::string_view tag) {
-  static constexpr std::string_view kVoid[] = {"area", "base", "br", "col", "embed", "hr", "img",
-                                               "input", "link", "meta", "param", "source", "track",
-                                               "wbr", "basefont", "frame", "keygen"};
+  static constexpr std::string_view kVoid[] = {"area",  "base",  "br",       "col",   "embed", "hr",
+                                               "img",   "input", "link",     "meta",  "param", "source",
+                                               "track", "wbr",   "basefont", "frame", "keygen"};
   for (std::string_view v : kVoid)
     if (tag == v) return true;
   return false;
 }
 bool ClosesNamesake(std::string_view tag) {
-  return tag == "p" || tag == "li" || tag == "dt" || tag == "dd" || tag == "tr" || tag == "td" ||
-         tag == "th" || tag == "option";
+  return tag == "p" || tag == "li" || tag == "dt" || tag == "dd" || tag == "tr" || tag == "td" || tag == "th" ||
+         tag == "option";
 }
 bool ClosesParagraph(std::string_view tag) {
   static constexpr std::string_view kBlocks[] = {
-      "address", "article", "aside", "blockquote", "div", "dl", "fieldset", "footer", "form", "h1",
-      "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section",
-      "table", "ul", "figure", "details", "menu"};
+      "address", "article", "aside",   "blockquote", "div", "dl",     "fieldset", "footer", "form", "h1",
+      "h2",      "h3",      "h4",      "h5",         "h6",  "header", "hr",       "main",   "nav",  "ol",
+      "p",       "pre",     "section", "table",      "ul",  "figure", "details",  "menu"};
   for (std::string_view b : kBlocks)
     if (tag == b) return true;
   return false;
@@ -389,13 +424,11 @@ struct GumboOutputDeleter {
 
 Status ParseHtmlUtf8(std::string_view html, const ParseOptions&, ParsedDocument& doc) {
   if (EstimateNestingDepth(html) > kMaxNesting) {
-    return ResourceExhausted("HTML elements nested deeper than " + std::to_string(kMaxNesting) +
-                             " levels");
+    return ResourceExhausted("HTML elements nested deeper than " + std::to_string(kMaxNesting) + " levels");
   }
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 100;
-  std::unique_ptr<GumboOutput, GumboOutputDeleter> output(
-      gumbo_parse_with_options(&options, html.data(), html.size()));
+  std::unique_ptr<GumboOutput, GumboOutputDeleter> output(gumbo_parse_with_options(&options, html.data(), html.size()));
   if (!output) return InvalidArgument("HTML parser failed");
   HtmlWalker walker(doc);
   walker.Walk(output->root, 0);

@@ -2,7 +2,6 @@
 // code). Each top-level member (or top-level array element) becomes one paragraph, so a record
 // stays together in one chunk. Nesting deeper than ParseOptions::max_json_depth is refused.
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -44,10 +43,8 @@ class FlattenSax : public nlohmann::json_sax<Json> {
     return true;
   }
 
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    error_ = InvalidArgument("malformed JSON at byte " + std::to_string(position) + ": " +
-                             ex.what());
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    error_ = InvalidArgument("malformed JSON at byte " + std::to_string(position) + ": " + ex.what());
     return false;
   }
 
@@ -88,8 +85,7 @@ class FlattenSax : public nlohmann::json_sax<Json> {
   bool Value(const std::string& v) {
     output_bytes_ += path_.size() + v.size() + 64;
     if (output_bytes_ > max_output_bytes_) {
-      error_ = ResourceExhausted("flattened JSON would exceed " +
-                                 std::to_string(max_output_bytes_) + " bytes");
+      error_ = ResourceExhausted("flattened JSON would exceed " + std::to_string(max_output_bytes_) + " bytes");
       return false;
     }
     size_t saved = path_.size();
@@ -103,8 +99,7 @@ class FlattenSax : public nlohmann::json_sax<Json> {
   }
   bool Open(bool array) {
     if (static_cast<int>(frames_.size()) >= max_depth_) {
-      error_ = ResourceExhausted("JSON nested deeper than " + std::to_string(max_depth_) +
-                                 " levels");
+      error_ = ResourceExhausted("JSON nested deeper than " + std::to_string(max_depth_) + " levels");
       return false;
     }
     size_t saved = path_.size();

@@ -10,8 +10,7 @@ namespace dv::kb::internal {
 namespace {
 
 bool IsAsciiPunct(char c) {
-  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
-         (c >= '{' && c <= '~');
+  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
 }
 bool IsSpaceOrEdge(std::string_view s, size_t i) {
   return i >= s.size() || s[i] == ' ' || s[i] == '\t' || s[i] == '\n';
@@ -79,12 +78,11 @@ std::unordered_map<size_t, std::pair<size_t, size_t>> MatchCodeSpans(std::string
 
 bool AppendHtmlEntity(std::string_view entity, std::string& out) {
   static const std::unordered_map<std::string_view, std::string_view> kNamed = {
-      {"amp", "&"},     {"lt", "<"},      {"gt", ">"},       {"quot", "\""},   {"apos", "'"},
-      {"nbsp", " "},    {"copy", "©"},    {"reg", "®"},      {"mdash", "—"},   {"ndash", "–"},
-      {"hellip", "…"},  {"middot", "·"},  {"ldquo", "“"},    {"rdquo", "”"},   {"lsquo", "‘"},
-      {"rsquo", "’"},   {"times", "×"},   {"deg", "°"},      {"yen", "¥"},     {"euro", "€"},
-      {"sect", "§"},    {"para", "¶"},    {"trade", "™"},    {"bull", "•"},    {"ensp", " "},
-      {"emsp", " "},    {"thinsp", " "},  {"laquo", "«"},    {"raquo", "»"},   {"pound", "£"}};
+      {"amp", "&"},   {"lt", "<"},    {"gt", ">"},     {"quot", "\""}, {"apos", "'"},   {"nbsp", " "},
+      {"copy", "©"},  {"reg", "®"},   {"mdash", "—"},  {"ndash", "–"}, {"hellip", "…"}, {"middot", "·"},
+      {"ldquo", "“"}, {"rdquo", "”"}, {"lsquo", "‘"},  {"rsquo", "’"}, {"times", "×"},  {"deg", "°"},
+      {"yen", "¥"},   {"euro", "€"},  {"sect", "§"},   {"para", "¶"},  {"trade", "™"},  {"bull", "•"},
+      {"ensp", " "},  {"emsp", " "},  {"thinsp", " "}, {"laquo", "«"}, {"raquo", "»"},  {"pound", "£"}};
   if (entity.size() >= 2 && entity[0] == '#') {
     uint32_t cp = 0;
     const char* first = entity.data() + 1;
@@ -173,18 +171,16 @@ std::string StripMarkdownInline(std::string_view s) {
       }
       if (close != std::string_view::npos && close - i < 2048) {
         std::string_view inner = s.substr(i + 1, close - i - 1);
-        bool autolink = inner.find("://") != std::string_view::npos ||
-                        inner.substr(0, 7) == "mailto:" ||
-                        (inner.find('@') != std::string_view::npos &&
-                         inner.find(' ') == std::string_view::npos);
+        bool autolink = inner.find("://") != std::string_view::npos || inner.substr(0, 7) == "mailto:" ||
+                        (inner.find('@') != std::string_view::npos && inner.find(' ') == std::string_view::npos);
         if (autolink && inner.find(' ') == std::string_view::npos) {
           out.append(inner);
           i = close + 1;
           continue;
         }
-        bool tag = !inner.empty() && (std::isalpha(static_cast<unsigned char>(inner[0])) ||
-                                      (inner[0] == '/' && inner.size() > 1 &&
-                                       std::isalpha(static_cast<unsigned char>(inner[1]))));
+        bool tag = !inner.empty() &&
+                   (std::isalpha(static_cast<unsigned char>(inner[0])) ||
+                    (inner[0] == '/' && inner.size() > 1 && std::isalpha(static_cast<unsigned char>(inner[1]))));
         if (tag) {
           i = close + 1;
           continue;
@@ -208,8 +204,7 @@ std::string StripMarkdownInline(std::string_view s) {
     }
     if (c == '&') {
       size_t semi = s.find(';', i + 1);
-      if (semi != std::string_view::npos && semi - i <= 10 &&
-          AppendHtmlEntity(s.substr(i + 1, semi - i - 1), out)) {
+      if (semi != std::string_view::npos && semi - i <= 10 && AppendHtmlEntity(s.substr(i + 1, semi - i - 1), out)) {
         i = semi + 1;
         continue;
       }

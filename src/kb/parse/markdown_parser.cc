@@ -27,7 +27,9 @@ Indent MeasureIndent(std::string_view line) {
   return in;
 }
 
-bool IsBlank(std::string_view line) { return TrimAscii(line).empty(); }
+bool IsBlank(std::string_view line) {
+  return TrimAscii(line).empty();
+}
 
 // "```lang" / "~~~": returns fence char and length, or 0.
 std::pair<char, size_t> FenceOpen(std::string_view rest) {
@@ -131,8 +133,7 @@ bool IsTableDelimiterRow(std::string_view line) {
 bool IsLinkReferenceDefinition(std::string_view rest) {
   if (rest.empty() || rest[0] != '[' || rest.substr(0, 2) == "[^") return false;
   size_t close = rest.find("]:");
-  return close != std::string_view::npos && close > 1 &&
-         rest.substr(1, close - 1).find(']') == std::string_view::npos;
+  return close != std::string_view::npos && close > 1 && rest.substr(1, close - 1).find(']') == std::string_view::npos;
 }
 
 class MarkdownBlockParser {
@@ -184,8 +185,7 @@ class MarkdownBlockParser {
           if (colon == std::string_view::npos || lines[j].empty() || lines[j][0] == ' ') continue;
           std::string key(TrimAscii(lines[j].substr(0, colon)));
           std::string_view value = TrimAscii(lines[j].substr(colon + 1));
-          if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-              value.back() == value.front()) {
+          if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
             value = value.substr(1, value.size() - 2);
           }
           if (!key.empty() && !value.empty()) doc_.metadata[key] = std::string(value);
@@ -241,11 +241,12 @@ class MarkdownBlockParser {
     // Inside a list: continuation text or a nested/sibling item.
     size_t marker = indent.columns < 4 || !list_.empty() ? ListMarker(rest) : 0;
     if (!list_.empty() && !marker) {
-      bool continues = after_blank_ ? indent.columns >= list_.back().content_col
-                                    : !StartsBlock(rest, indent) ;
+      bool continues = after_blank_ ? indent.columns >= list_.back().content_col : !StartsBlock(rest, indent);
       if (continues) {
-        if (after_blank_) item_.append("\n");
-        else item_.push_back('\n');
+        if (after_blank_)
+          item_.append("\n");
+        else
+          item_.push_back('\n');
         item_.append(TrimAscii(rest));
         after_blank_ = false;
         return;
@@ -254,8 +255,7 @@ class MarkdownBlockParser {
     }
     after_blank_ = false;
 
-    if (marker && !(paragraph_.size() && list_.empty() && IsRuleOf(rest, '-', 1) &&
-                    IsSetextUnderline(rest, '-'))) {
+    if (marker && !(paragraph_.size() && list_.empty() && IsRuleOf(rest, '-', 1) && IsSetextUnderline(rest, '-'))) {
       if (!(IsRuleOf(rest, '*', 3) || IsRuleOf(rest, '-', 3))) {
         StartListItem(indent.columns, marker, rest.substr(std::min(marker, rest.size())));
         return;
@@ -325,8 +325,8 @@ class MarkdownBlockParser {
 
   bool StartsBlock(std::string_view rest, Indent indent) const {
     if (indent.columns >= 4) return false;
-    return rest[0] == '>' || rest[0] == '#' || FenceOpen(rest).first ||
-           IsRuleOf(rest, '*', 3) || IsRuleOf(rest, '-', 3) || IsRuleOf(rest, '_', 3);
+    return rest[0] == '>' || rest[0] == '#' || FenceOpen(rest).first || IsRuleOf(rest, '*', 3) ||
+           IsRuleOf(rest, '-', 3) || IsRuleOf(rest, '_', 3);
   }
 
   static std::string_view StripColumns(std::string_view line, int columns) {

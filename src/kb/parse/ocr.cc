@@ -33,8 +33,8 @@ std::string FindOnPath(std::string_view program) {
 }
 
 bool IsCjk(char32_t cp) {
-  return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-         (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x2FFFF);
+  return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFF00 && cp <= 0xFFEF) ||
+         (cp >= 0x20000 && cp <= 0x2FFFF);
 }
 
 // "中 华 人 民" → "中华人民"; spaces between Latin words stay.
@@ -57,7 +57,9 @@ std::string JoinCjkSpaces(std::string_view text) {
 
 }  // namespace
 
-bool TesseractAvailable() { return !FindOnPath("tesseract").empty(); }
+bool TesseractAvailable() {
+  return !FindOnPath("tesseract").empty();
+}
 
 Result<std::string> RunTesseract(const std::string& image_path, std::string_view languages) {
   std::string exe = FindOnPath("tesseract");
@@ -75,8 +77,11 @@ Result<std::string> RunTesseract(const std::string& image_path, std::string_view
   posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::string langs(languages);
-  std::vector<char*> argv = {exe.data(), const_cast<char*>(image_path.c_str()),
-                             const_cast<char*>("stdout"), const_cast<char*>("-l"), langs.data(),
+  std::vector<char*> argv = {exe.data(),
+                             const_cast<char*>(image_path.c_str()),
+                             const_cast<char*>("stdout"),
+                             const_cast<char*>("-l"),
+                             langs.data(),
                              nullptr};
   pid_t pid = 0;
   int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);

@@ -46,17 +46,16 @@ Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::str
   auto doc = std::make_unique<pugi::xml_document>();
   // No DOCTYPE processing: entity definitions are never expanded (no billion-laughs).
   // Whitespace-only text is kept: <w:t xml:space="preserve"> </w:t> is a real space.
-  pugi::xml_parse_result result = doc->load_buffer(
-      bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_auto);
+  pugi::xml_parse_result result =
+      doc->load_buffer(bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_ws_pcdata, pugi::encoding_auto);
   if (!result) {
-    return InvalidArgument("malformed XML in " + std::string(name) + " at byte " +
-                           std::to_string(result.offset) + ": " + result.description());
+    return InvalidArgument("malformed XML in " + std::string(name) + " at byte " + std::to_string(result.offset) +
+                           ": " + result.description());
   }
   return doc;
 }
 
-Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip,
-                                                               std::string_view part) {
+Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip, std::string_view part) {
   size_t slash = part.rfind('/');
   std::string dir = slash == std::string_view::npos ? "" : std::string(part.substr(0, slash + 1));
   std::string file(slash == std::string_view::npos ? part : part.substr(slash + 1));

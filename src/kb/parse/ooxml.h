@@ -3,10 +3,9 @@
 // are matched by local name, so "w:p" and "ns0:p" are the same).
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <map>
 #include <memory>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 
@@ -31,8 +30,7 @@ Result<std::unique_ptr<pugi::xml_document>> LoadXmlPart(ZipReader& zip, std::str
 
 // Relationship id → resolved part path, from the _rels file belonging to `part`
 // ("xl/workbook.xml" → "xl/_rels/workbook.xml.rels"). Empty map when the file is absent.
-Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip,
-                                                               std::string_view part);
+Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip, std::string_view part);
 
 // Fills title / author / dates from docProps/core.xml when present.
 void ReadCoreProperties(ZipReader& zip, ParsedDocument& doc);

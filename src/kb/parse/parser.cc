@@ -32,7 +32,9 @@ std::string StemOf(std::string_view file_name) {
   return utf8::Sanitize(file_name);
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool StartsWith(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 DocumentType TypeFromExtension(const std::string& ext) {
   if (ext == "txt" || ext == "text" || ext == "log") return DocumentType::kPlainText;
@@ -54,9 +56,9 @@ DocumentType TypeFromExtension(const std::string& ext) {
 
 // True when the first lines look like RFC 5322 header fields ("Name: value").
 bool LooksLikeMailHeaders(std::string_view head) {
-  static constexpr std::string_view kKnown[] = {"from:", "to:", "subject:", "date:",
-                                                "message-id:", "mime-version:", "received:",
-                                                "return-path:", "content-type:", "cc:"};
+  static constexpr std::string_view kKnown[] = {
+      "from:",         "to:",       "subject:",     "date:",         "message-id:",
+      "mime-version:", "received:", "return-path:", "content-type:", "cc:"};
   int known = 0;
   size_t pos = 0;
   for (int line = 0; line < 40 && pos < head.size(); ++line) {
@@ -79,8 +81,7 @@ bool LooksLikeMailHeaders(std::string_view head) {
 }
 
 bool LooksLikeText(std::string_view head) {
-  if (StartsWith(head, "\xFF\xFE") || StartsWith(head, "\xFE\xFF") ||
-      StartsWith(head, "\xEF\xBB\xBF")) {
+  if (StartsWith(head, "\xFF\xFE") || StartsWith(head, "\xFE\xFF") || StartsWith(head, "\xEF\xBB\xBF")) {
     return true;
   }
   return head.find('\0') == std::string_view::npos;
@@ -107,8 +108,7 @@ DocumentType DetectDocumentType(std::string_view file_name, std::string_view byt
     return DocumentType::kPdf;
   }
   if (StartsWith(bytes, "PK\x03\x04") || StartsWith(bytes, "PK\x05\x06")) {
-    if (by_ext == DocumentType::kDocx || by_ext == DocumentType::kXlsx ||
-        by_ext == DocumentType::kPptx) {
+    if (by_ext == DocumentType::kDocx || by_ext == DocumentType::kXlsx || by_ext == DocumentType::kPptx) {
       return by_ext;
     }
     // Local file headers store member names uncompressed; OOXML's main parts give the type.
@@ -119,9 +119,8 @@ DocumentType DetectDocumentType(std::string_view file_name, std::string_view byt
     return DocumentType::kZip;
   }
   if (!LooksLikeText(head)) return DocumentType::kUnknown;
-  if (by_ext != DocumentType::kUnknown && by_ext != DocumentType::kPdf &&
-      by_ext != DocumentType::kDocx && by_ext != DocumentType::kXlsx &&
-      by_ext != DocumentType::kPptx && by_ext != DocumentType::kZip) {
+  if (by_ext != DocumentType::kUnknown && by_ext != DocumentType::kPdf && by_ext != DocumentType::kDocx &&
+      by_ext != DocumentType::kXlsx && by_ext != DocumentType::kPptx && by_ext != DocumentType::kZip) {
     return by_ext;
   }
 
@@ -141,82 +140,127 @@ DocumentType DetectDocumentType(std::string_view file_name, std::string_view byt
 
 std::string_view MimeTypeOf(DocumentType type) {
   switch (type) {
-    case DocumentType::kPlainText: return "text/plain";
-    case DocumentType::kMarkdown: return "text/markdown";
-    case DocumentType::kHtml: return "text/html";
-    case DocumentType::kPdf: return "application/pdf";
+    case DocumentType::kPlainText:
+      return "text/plain";
+    case DocumentType::kMarkdown:
+      return "text/markdown";
+    case DocumentType::kHtml:
+      return "text/html";
+    case DocumentType::kPdf:
+      return "application/pdf";
     case DocumentType::kDocx:
       return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
     case DocumentType::kXlsx:
       return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     case DocumentType::kPptx:
       return "application/vnd.openxmlformats-officedocument.presentationml.presentation";
-    case DocumentType::kZip: return "application/zip";
-    case DocumentType::kCsv: return "text/csv";
-    case DocumentType::kJson: return "application/json";
-    case DocumentType::kEmail: return "message/rfc822";
-    case DocumentType::kMbox: return "application/mbox";
-    case DocumentType::kUnknown: break;
+    case DocumentType::kZip:
+      return "application/zip";
+    case DocumentType::kCsv:
+      return "text/csv";
+    case DocumentType::kJson:
+      return "application/json";
+    case DocumentType::kEmail:
+      return "message/rfc822";
+    case DocumentType::kMbox:
+      return "application/mbox";
+    case DocumentType::kUnknown:
+      break;
   }
   return "application/octet-stream";
 }
 
 std::string_view DocumentTypeName(DocumentType type) {
   switch (type) {
-    case DocumentType::kPlainText: return "text";
-    case DocumentType::kMarkdown: return "markdown";
-    case DocumentType::kHtml: return "html";
-    case DocumentType::kPdf: return "pdf";
-    case DocumentType::kDocx: return "docx";
-    case DocumentType::kXlsx: return "xlsx";
-    case DocumentType::kPptx: return "pptx";
-    case DocumentType::kZip: return "zip";
-    case DocumentType::kCsv: return "csv";
-    case DocumentType::kJson: return "json";
-    case DocumentType::kEmail: return "email";
-    case DocumentType::kMbox: return "mbox";
-    case DocumentType::kUnknown: break;
+    case DocumentType::kPlainText:
+      return "text";
+    case DocumentType::kMarkdown:
+      return "markdown";
+    case DocumentType::kHtml:
+      return "html";
+    case DocumentType::kPdf:
+      return "pdf";
+    case DocumentType::kDocx:
+      return "docx";
+    case DocumentType::kXlsx:
+      return "xlsx";
+    case DocumentType::kPptx:
+      return "pptx";
+    case DocumentType::kZip:
+      return "zip";
+    case DocumentType::kCsv:
+      return "csv";
+    case DocumentType::kJson:
+      return "json";
+    case DocumentType::kEmail:
+      return "email";
+    case DocumentType::kMbox:
+      return "mbox";
+    case DocumentType::kUnknown:
+      break;
   }
   return "unknown";
 }
 
-Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_name,
-                                       std::string_view bytes, const ParseOptions& options) {
+Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_name, std::string_view bytes,
+                                       const ParseOptions& options) {
   const std::string name = utf8::Sanitize(file_name);
   if (bytes.size() > options.max_input_bytes) {
-    return ResourceExhausted(name + ": file is " + std::to_string(bytes.size()) +
-                             " bytes, above the limit of " +
+    return ResourceExhausted(name + ": file is " + std::to_string(bytes.size()) + " bytes, above the limit of " +
                              std::to_string(options.max_input_bytes));
   }
   if (options.nesting_depth > options.max_nesting_depth) {
     return ResourceExhausted(name + ": nested " + std::to_string(options.nesting_depth) +
-                             " levels deep inside other documents (limit " +
-                             std::to_string(options.max_nesting_depth) + ")");
+                             " levels deep inside other documents (limit " + std::to_string(options.max_nesting_depth) +
+                             ")");
   }
   ParsedDocument doc;
   doc.mime_type = std::string(MimeTypeOf(type));
   Status status;
   switch (type) {
-    case DocumentType::kPlainText: status = internal::ParsePlainText(bytes, options, doc); break;
-    case DocumentType::kMarkdown: status = internal::ParseMarkdown(bytes, options, doc); break;
-    case DocumentType::kHtml: status = internal::ParseHtml(bytes, options, doc); break;
-    case DocumentType::kPdf: status = internal::ParsePdf(bytes, options, doc); break;
-    case DocumentType::kDocx: status = internal::ParseDocx(bytes, options, doc); break;
-    case DocumentType::kXlsx: status = internal::ParseXlsx(bytes, options, doc); break;
-    case DocumentType::kPptx: status = internal::ParsePptx(bytes, options, doc); break;
-    case DocumentType::kZip: status = internal::ParseZipArchive(bytes, options, doc); break;
-    case DocumentType::kCsv: status = internal::ParseCsv(bytes, options, doc); break;
-    case DocumentType::kJson: status = internal::ParseJson(bytes, options, doc); break;
-    case DocumentType::kEmail: status = internal::ParseEmail(bytes, options, doc); break;
-    case DocumentType::kMbox: status = internal::ParseMbox(bytes, options, doc); break;
+    case DocumentType::kPlainText:
+      status = internal::ParsePlainText(bytes, options, doc);
+      break;
+    case DocumentType::kMarkdown:
+      status = internal::ParseMarkdown(bytes, options, doc);
+      break;
+    case DocumentType::kHtml:
+      status = internal::ParseHtml(bytes, options, doc);
+      break;
+    case DocumentType::kPdf:
+      status = internal::ParsePdf(bytes, options, doc);
+      break;
+    case DocumentType::kDocx:
+      status = internal::ParseDocx(bytes, options, doc);
+      break;
+    case DocumentType::kXlsx:
+      status = internal::ParseXlsx(bytes, options, doc);
+      break;
+    case DocumentType::kPptx:
+      status = internal::ParsePptx(bytes, options, doc);
+      break;
+    case DocumentType::kZip:
+      status = internal::ParseZipArchive(bytes, options, doc);
+      break;
+    case DocumentType::kCsv:
+      status = internal::ParseCsv(bytes, options, doc);
+      break;
+    case DocumentType::kJson:
+      status = internal::ParseJson(bytes, options, doc);
+      break;
+    case DocumentType::kEmail:
+      status = internal::ParseEmail(bytes, options, doc);
+      break;
+    case DocumentType::kMbox:
+      status = internal::ParseMbox(bytes, options, doc);
+      break;
     case DocumentType::kUnknown:
       if (StartsWith(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) {
         status = Unimplemented(
             "legacy binary Office file (.doc/.xls/.ppt) is not supported; save it as "
             ".docx/.xlsx/.pptx");
       } else {
-        status = Unimplemented(
-            "unsupported file type (not text, PDF, OOXML, ZIP, CSV, JSON or mail)");
+        status = Unimplemented("unsupported file type (not text, PDF, OOXML, ZIP, CSV, JSON or mail)");
       }
       break;
   }
@@ -234,8 +278,7 @@ Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_
   return doc;
 }
 
-Result<ParsedDocument> ParseDocument(std::string_view file_name, std::string_view bytes,
-                                     const ParseOptions& options) {
+Result<ParsedDocument> ParseDocument(std::string_view file_name, std::string_view bytes, const ParseOptions& options) {
   return ParseDocumentAs(DetectDocumentType(file_name, bytes), file_name, bytes, options);
 }
 

@@ -81,7 +81,7 @@ Result<ParsedDocument> ParseDocument(std::string_view file_name, std::string_vie
                                      const ParseOptions& options = {});
 
 // Parses `bytes` as `type`, skipping detection.
-Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_name,
-                                       std::string_view bytes, const ParseOptions& options = {});
+Result<ParsedDocument> ParseDocumentAs(DocumentType type, std::string_view file_name, std::string_view bytes,
+                                       const ParseOptions& options = {});
 
 }  // namespace dv::kb

@@ -7,7 +7,6 @@
 #include <poppler-image.h>
 #include <poppler-page-renderer.h>
 #include <poppler-page.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -25,9 +24,7 @@ namespace {
 
 void SilencePoppler() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr);
-  });
+  std::call_once(once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
 }
 
 std::string ToUtf8(const poppler::ustring& s) {
@@ -74,8 +71,8 @@ Status ParsePdf(std::string_view bytes, const ParseOptions& options, ParsedDocum
   const int pages = pdf->pages();
   if (pages <= 0) return InvalidArgument("PDF has no pages (truncated or corrupt?)");
   if (pages > options.max_pages) {
-    return ResourceExhausted("PDF has " + std::to_string(pages) + " pages (limit " +
-                             std::to_string(options.max_pages) + ")");
+    return ResourceExhausted("PDF has " + std::to_string(pages) + " pages (limit " + std::to_string(options.max_pages) +
+                             ")");
   }
   doc.metadata["pages"] = std::to_string(pages);
   std::string title = CollapseWhitespace(ToUtf8(pdf->info_key("Title")));
@@ -91,8 +88,7 @@ Status ParsePdf(std::string_view bytes, const ParseOptions& options, ParsedDocum
       doc.warnings.push_back("page " + std::to_string(i + 1) + " cannot be read");
       continue;
     }
-    std::string text =
-        ToUtf8(page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout));
+    std::string text = ToUtf8(page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout));
     std::string clean;
     clean.reserve(text.size());
     for (char c : text) {

@@ -1,7 +1,8 @@
 // PPTX (PresentationML): slides in presentation order (p:sldIdLst), page = slide number. A title
 // placeholder becomes a level-1 heading and names the slide (Block::sheet); paragraphs of body
 // placeholders are list items (level = a:pPr/@lvl + 1); other text frames are paragraphs; tables
-// (a:tbl in graphic frames) are tables; speaker notes follow as a "Notes: …" paragraph. Group shapes are walked with an explicit depth bound.
+// (a:tbl in graphic frames) are tables; speaker notes follow as a "Notes: …" paragraph. Group shapes are walked with an
+// explicit depth bound.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -154,8 +155,7 @@ Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocu
     if (!Is(id, "sldId")) continue;
     ++slide_no;
     if (slide_no > options.max_pages) {
-      return ResourceExhausted("presentation has more than " + std::to_string(options.max_pages) +
-                               " slides");
+      return ResourceExhausted("presentation has more than " + std::to_string(options.max_pages) + " slides");
     }
     auto rel = rels.find(std::string(RelationshipId(id)));
     if (rel == rels.end() || !zip->Contains(rel->second)) {

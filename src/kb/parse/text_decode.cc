@@ -33,8 +33,8 @@ std::unordered_set<char32_t> BuildCommonSet() {
 }
 
 bool IsIdeograph(char32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x20000 && cp <= 0x2FFFF) || (cp >= 0xF900 && cp <= 0xFAFF);
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2FFFF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF);
 }
 
 // Fraction of decoded non-ASCII characters that are common hanzi (or CJK punctuation).
@@ -95,8 +95,8 @@ Result<std::string> ConvertToUtf8(std::string_view bytes, std::string_view chars
   if (bytes.size() > (size_t{1} << 30)) return ResourceExhausted("text too large to convert");
   // Each source byte yields at most 3 UTF-8 bytes (a 4-byte source sequence yields at most 4).
   std::string out(bytes.size() * 3 + 16, '\0');
-  int32_t n = ucnv_toAlgorithmic(UCNV_UTF8, cnv.get(), out.data(), static_cast<int32_t>(out.size()),
-                                 bytes.data(), static_cast<int32_t>(bytes.size()), &err);
+  int32_t n = ucnv_toAlgorithmic(UCNV_UTF8, cnv.get(), out.data(), static_cast<int32_t>(out.size()), bytes.data(),
+                                 static_cast<int32_t>(bytes.size()), &err);
   if (U_FAILURE(err)) {
     return InvalidArgument("bytes are not valid " + name + " (" + u_errorName(err) + ")");
   }
@@ -110,8 +110,7 @@ DecodedText DecodeText(std::string_view bytes, std::string_view declared_charset
   if (HasPrefix(bytes, "\xEF\xBB\xBF")) {
     return {utf8::Sanitize(bytes.substr(3)), "UTF-8"};
   }
-  if (HasPrefix(bytes, std::string_view("\xFF\xFE\0\0", 4)) ||
-      HasPrefix(bytes, std::string_view("\0\0\xFE\xFF", 4))) {
+  if (HasPrefix(bytes, std::string_view("\xFF\xFE\0\0", 4)) || HasPrefix(bytes, std::string_view("\0\0\xFE\xFF", 4))) {
     const char* cs = bytes[0] == '\xFF' ? "UTF-32LE" : "UTF-32BE";
     auto r = ConvertToUtf8(bytes.substr(4), cs, false);
     if (r.ok()) return {std::move(r).value(), cs};
@@ -127,8 +126,7 @@ DecodedText DecodeText(std::string_view bytes, std::string_view declared_charset
     if (r.ok()) {
       UErrorCode err = U_ZERO_ERROR;
       const char* canonical = ucnv_getCanonicalName(std::string(declared_charset).c_str(), "", &err);
-      return {std::move(r).value(),
-              canonical && *canonical ? canonical : std::string(declared_charset)};
+      return {std::move(r).value(), canonical && *canonical ? canonical : std::string(declared_charset)};
     }
   }
   // 3. UTF-8 (ASCII included), also when a few bytes are damaged: a text whose valid multi-byte
@@ -168,8 +166,7 @@ DecodedText DecodeText(std::string_view bytes, std::string_view declared_charset
       int32_t top_confidence = ucsdet_getConfidence(match, &err);
       for (int32_t i = 1; U_SUCCESS(err) && top && i < count; ++i) {
         const char* name = ucsdet_getName(matches[i], &err);
-        if (std::string_view(top).rfind("ISO-8859-", 0) != 0 &&
-            std::string_view(top).rfind("windows-125", 0) != 0) {
+        if (std::string_view(top).rfind("ISO-8859-", 0) != 0 && std::string_view(top).rfind("windows-125", 0) != 0) {
           break;
         }
         if (name && IsWesternSingleByte(name) && !IsWesternSingleByte(top) &&

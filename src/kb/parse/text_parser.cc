@@ -10,11 +10,9 @@ namespace dv::kb::internal {
 
 std::string_view TrimAscii(std::string_view s) {
   size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n' || s[b] == '\f' ||
-                   s[b] == '\v'))
-    ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n' ||
-                   s[e - 1] == '\f' || s[e - 1] == '\v'))
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n' || s[b] == '\f' || s[b] == '\v')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n' || s[e - 1] == '\f' ||
+                   s[e - 1] == '\v'))
     --e;
   return s.substr(b, e - b);
 }
@@ -51,9 +49,8 @@ Status CheckLineLengths(std::string_view text, size_t max_line_bytes) {
     size_t nl = text.find('\n', line_start);
     size_t end = nl == std::string_view::npos ? text.size() : nl;
     if (end - line_start > max_line_bytes) {
-      return ResourceExhausted("line " + std::to_string(line_no) + " is " +
-                               std::to_string(end - line_start) + " bytes long (limit " +
-                               std::to_string(max_line_bytes) + ")");
+      return ResourceExhausted("line " + std::to_string(line_no) + " is " + std::to_string(end - line_start) +
+                               " bytes long (limit " + std::to_string(max_line_bytes) + ")");
     }
     if (nl == std::string_view::npos) break;
     line_start = nl + 1;
@@ -62,8 +59,7 @@ Status CheckLineLengths(std::string_view text, size_t max_line_bytes) {
   return Status::Ok();
 }
 
-Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& options,
-                                    ParsedDocument& doc) {
+Result<std::string> DecodeTextInput(std::string_view bytes, const ParseOptions& options, ParsedDocument& doc) {
   DecodedText decoded = DecodeText(bytes);
   doc.metadata["encoding"] = decoded.encoding;
   std::string text;

@@ -45,8 +45,7 @@ long ColumnIndex(std::string_view ref) {
 
 // True when an Excel number format shows a date or time (quoted text and [..] sections ignored).
 bool IsDateFormat(int id, std::string_view code) {
-  if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) ||
-      (id >= 50 && id <= 58)) {
+  if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) || (id >= 50 && id <= 58)) {
     return true;  // built-in date/time formats (ECMA-376 Part 1, 18.8.30; 27–36, 50–58 are CJK)
   }
   bool quoted = false;
@@ -117,11 +116,10 @@ std::string SerialToDate(double serial, bool date1904) {
   if (seconds == 0) {
     std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld", y, m, d);
   } else if (seconds % 60 == 0) {
-    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld", y, m, d, seconds / 3600,
-                  seconds / 60 % 60);
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld", y, m, d, seconds / 3600, seconds / 60 % 60);
   } else {
-    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", y, m, d,
-                  seconds / 3600, seconds / 60 % 60, seconds % 60);
+    std::snprintf(buf, sizeof buf, "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", y, m, d, seconds / 3600, seconds / 60 % 60,
+                  seconds % 60);
   }
   return buf;
 }
@@ -143,8 +141,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
   DV_ASSIGN_OR_RETURN(auto rels, LoadRelationships(*zip, "xl/workbook.xml"));
   DV_ASSIGN_OR_RETURN(auto workbook, LoadXmlPart(*zip, "xl/workbook.xml"));
   pugi::xml_node sheets = Child(workbook->document_element(), "sheets");
-  const std::string_view date1904_attr =
-      Attr(Child(workbook->document_element(), "workbookPr"), "date1904");
+  const std::string_view date1904_attr = Attr(Child(workbook->document_element(), "workbookPr"), "date1904");
   const bool date1904 = date1904_attr == "1" || date1904_attr == "true";
   const std::vector<bool> date_styles = LoadDateStyles(*zip, doc);
   size_t text_bytes = 0;
@@ -159,8 +156,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
       continue;
     }
     if (++sheet_count > options.max_pages) {
-      return ResourceExhausted("workbook has more than " + std::to_string(options.max_pages) +
-                               " sheets");
+      return ResourceExhausted("workbook has more than " + std::to_string(options.max_pages) + " sheets");
     }
     DV_ASSIGN_OR_RETURN(auto ws, LoadXmlPart(*zip, rel->second));
     pugi::xml_node data = Child(ws->document_element(), "sheetData");
@@ -174,8 +170,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
         if (col < 0) col = static_cast<long>(cells.size());
         if (static_cast<size_t>(col) >= kMaxColumns) {
           if (!warned_columns) {
-            doc.warnings.push_back("cells beyond column " + std::to_string(kMaxColumns) +
-                                   " were dropped");
+            doc.warnings.push_back("cells beyond column " + std::to_string(kMaxColumns) + " were dropped");
             warned_columns = true;
           }
           continue;
@@ -194,8 +189,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
           } else {
             value = std::string(v);
             size_t style = static_cast<size_t>(std::atoi(std::string(Attr(c, "s")).c_str()));
-            if ((type.empty() || type == "n") && !value.empty() && style < date_styles.size() &&
-                date_styles[style]) {
+            if ((type.empty() || type == "n") && !value.empty() && style < date_styles.size() && date_styles[style]) {
               std::string date = SerialToDate(std::strtod(value.c_str(), nullptr), date1904);
               if (!date.empty()) value = std::move(date);
             }
@@ -216,8 +210,7 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
       }
       text_bytes += line.size();
       if (text_bytes > options.max_decompressed_bytes) {
-        return ResourceExhausted("workbook text exceeds " +
-                                 std::to_string(options.max_decompressed_bytes) + " bytes");
+        return ResourceExhausted("workbook text exceeds " + std::to_string(options.max_decompressed_bytes) + " bytes");
       }
       rows.push_back(std::move(line));
     }

@@ -11,8 +11,7 @@ Status ParseZipArchive(std::string_view bytes, const ParseOptions& options, Pars
     const std::string& name = zip->names()[i];
     if (name.empty() || name.back() == '/') continue;
     if (doc.attachments.size() >= options.max_attachments) {
-      return ResourceExhausted("archive has more than " + std::to_string(options.max_attachments) +
-                               " files");
+      return ResourceExhausted("archive has more than " + std::to_string(options.max_attachments) + " files");
     }
     DV_ASSIGN_OR_RETURN(std::string member, zip->ReadIndex(i));
     doc.attachments.push_back(Attachment{name, "application/octet-stream", std::move(member)});

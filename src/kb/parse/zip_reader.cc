@@ -13,8 +13,7 @@ constexpr uint64_t kRatioGraceBytes = uint64_t{1} << 20;  // ratios are judged p
 
 }  // namespace
 
-Result<std::unique_ptr<ZipReader>> ZipReader::Open(std::string_view bytes,
-                                                   const ParseOptions& options) {
+Result<std::unique_ptr<ZipReader>> ZipReader::Open(std::string_view bytes, const ParseOptions& options) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -45,10 +44,11 @@ Result<std::unique_ptr<ZipReader>> ZipReader::Open(std::string_view bytes,
   return reader;
 }
 
-ZipReader::ZipReader(zip* archive, const ParseOptions& options)
-    : archive_(archive), options_(options) {}
+ZipReader::ZipReader(zip* archive, const ParseOptions& options) : archive_(archive), options_(options) {}
 
-ZipReader::~ZipReader() { zip_discard(archive_); }
+ZipReader::~ZipReader() {
+  zip_discard(archive_);
+}
 
 bool ZipReader::Contains(std::string_view name) const {
   return std::find(names_.begin(), names_.end(), name) != names_.end();
@@ -71,12 +71,10 @@ Result<std::string> ZipReader::ReadIndex(uint64_t index) {
   if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
     return InvalidArgument("ZIP member " + name + " is encrypted");
   }
-  const uint64_t compressed =
-      (st.valid & ZIP_STAT_COMP_SIZE) ? std::max<uint64_t>(st.comp_size, 1) : 1;
+  const uint64_t compressed = (st.valid & ZIP_STAT_COMP_SIZE) ? std::max<uint64_t>(st.comp_size, 1) : 1;
   zip_file_t* file = zip_fopen_index(archive_, index, 0);
   if (!file) {
-    return InvalidArgument("cannot open ZIP member " + name + ": " +
-                           zip_strerror(archive_));
+    return InvalidArgument("cannot open ZIP member " + name + ": " + zip_strerror(archive_));
   }
   std::string out;
   char buffer[64 * 1024];
@@ -84,22 +82,19 @@ Result<std::string> ZipReader::ReadIndex(uint64_t index) {
   for (;;) {
     zip_int64_t n = zip_fread(file, buffer, sizeof buffer);
     if (n < 0) {
-      status = InvalidArgument("ZIP member " + name + " is corrupt: " +
-                               zip_file_strerror(file));
+      status = InvalidArgument("ZIP member " + name + " is corrupt: " + zip_file_strerror(file));
       break;
     }
     if (n == 0) break;
     total_inflated_ += static_cast<uint64_t>(n);
     if (total_inflated_ > options_.max_decompressed_bytes) {
-      status = ResourceExhausted("ZIP members inflate beyond " +
-                                 std::to_string(options_.max_decompressed_bytes) +
+      status = ResourceExhausted("ZIP members inflate beyond " + std::to_string(options_.max_decompressed_bytes) +
                                  " bytes in total (zip bomb?) while reading " + name);
       break;
     }
     out.append(buffer, static_cast<size_t>(n));
     if (out.size() > kRatioGraceBytes &&
-        static_cast<double>(out.size()) / static_cast<double>(compressed) >
-            options_.max_compression_ratio) {
+        static_cast<double>(out.size()) / static_cast<double>(compressed) > options_.max_compression_ratio) {
       status = ResourceExhausted("ZIP member " + name + " inflates more than " +
                                  std::to_string(static_cast<int>(options_.max_compression_ratio)) +
                                  "x its compressed size (zip bomb?)");

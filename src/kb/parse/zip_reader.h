@@ -21,8 +21,7 @@ namespace dv::kb::internal {
 class ZipReader {
  public:
   // Opens `bytes` as a ZIP archive (InvalidArgument when it is not one, or is truncated).
-  static Result<std::unique_ptr<ZipReader>> Open(std::string_view bytes,
-                                                 const ParseOptions& options);
+  static Result<std::unique_ptr<ZipReader>> Open(std::string_view bytes, const ParseOptions& options);
   ~ZipReader();
   ZipReader(const ZipReader&) = delete;
   ZipReader& operator=(const ZipReader&) = delete;

@@ -11,9 +11,9 @@
 namespace dv::kb {
 namespace {
 
+using testing::DescribeBlocks;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::DescribeBlocks;
 
 Result<ParsedDocument> ParseFixture(const std::string& name, const ParseOptions& options = {}) {
   std::string bytes = dv::testing::ReadFile(dv::testing::FixturePath("docs/" + name));
@@ -58,8 +58,7 @@ TEST(FixtureParse, PandocDocx) {
   EXPECT_EQ(DescribeBlocks(*doc), WithTitleBlock("H1 数据保护合规手册"));
   EXPECT_EQ(doc->title, "数据保护合规手册");
   EXPECT_EQ(doc->metadata.at("author"), "法务部 Legal Department");
-  EXPECT_EQ(doc->mime_type,
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  EXPECT_EQ(doc->mime_type, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
 }
 
 TEST(FixtureParse, FootnotesInDocxAndMarkdown) {
@@ -86,32 +85,28 @@ TEST(FixtureParse, PandocPptxSlidesInOrderWithTitles) {
   auto doc = ParseFixture("handbook.pptx");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("H1@1[数据保护合规手册] 数据保护合规手册",
-                          "P@1[数据保护合规手册] 法务部 Legal Department",
+              ElementsAre("H1@1[数据保护合规手册] 数据保护合规手册", "P@1[数据保护合规手册] 法务部 Legal Department",
                           "P@1[数据保护合规手册] 2024-03-01", "H1@2[第一章 总则] 第一章 总则",
                           "P@3 为了规范个人信息处理活动，制定本手册。This handbook governs "
                           "personal data processing.",
                           "H1@4[1.1 适用范围] 1.1 适用范围", "L1@4[1.1 适用范围] 客户数据",
-                          "L1@4[1.1 适用范围] 员工数据", "L2@4[1.1 适用范围] 薪酬记录",
-                          "L2@4[1.1 适用范围] 考勤记录", "L1@4[1.1 适用范围] Supplier contacts",
-                          "H1@5[1.2 Retention periods] 1.2 Retention periods",
+                          "L1@4[1.1 适用范围] 员工数据", "L2@4[1.1 适用范围] 薪酬记录", "L2@4[1.1 适用范围] 考勤记录",
+                          "L1@4[1.1 适用范围] Supplier contacts", "H1@5[1.2 Retention periods] 1.2 Retention periods",
                           "T@5[1.2 Retention periods] 数据类别 | 保存期限 | Owner\n合同 | 10 年 | "
                           "Legal\nInvoices | 7 years | Finance",
-                          "H1@6[第二章 Security Measures] 第二章 Security Measures",
-                          "L1@7 Encrypt data at rest.", "L1@7 定期审计访问日志。",
-                          "P@7 注意：违反本手册将被追究责任。"));
+                          "H1@6[第二章 Security Measures] 第二章 Security Measures", "L1@7 Encrypt data at rest.",
+                          "L1@7 定期审计访问日志。", "P@7 注意：违反本手册将被追究责任。"));
   EXPECT_EQ(doc->metadata.at("slides"), "7");
 }
 
 TEST(FixtureParse, PandocPptxSpeakerNotes) {
   auto doc = ParseFixture("slides.pptx");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("H1@1[季度汇报] 季度汇报", "H1@2[业绩 Results] 业绩 Results",
-                          "L1@2[业绩 Results] 收入增长 12%",
-                          "P@2[业绩 Results] Notes: 讲者备注：强调华东区的贡献。Mention the East "
-                          "China region.",
-                          "H1@3[下一步] 下一步", "L1@3[下一步] Hire two engineers"));
+  EXPECT_THAT(DescribeBlocks(*doc), ElementsAre("H1@1[季度汇报] 季度汇报", "H1@2[业绩 Results] 业绩 Results",
+                                                "L1@2[业绩 Results] 收入增长 12%",
+                                                "P@2[业绩 Results] Notes: 讲者备注：强调华东区的贡献。Mention the East "
+                                                "China region.",
+                                                "H1@3[下一步] 下一步", "L1@3[下一步] Hire two engineers"));
 }
 
 // Dates: serial 45352 is 2024-03-01 and 45352.3958… 09:30 (Python's datetime agrees).
@@ -159,12 +154,12 @@ TEST(FixtureParse, ScannedPdfPageIsRecognisedByTesseract) {
   EXPECT_THAT(page3, HasSubstr("第三页"));
   EXPECT_THAT(page3, HasSubstr("Scanned page three"));
   EXPECT_EQ(doc->metadata.at("ocr_pages"), "3");
-  EXPECT_THAT(doc->warnings,
-              ElementsAre("page 3 has no text layer (scanned?); text recognised by OCR"));
+  EXPECT_THAT(doc->warnings, ElementsAre("page 3 has no text layer (scanned?); text recognised by OCR"));
 }
 
 TEST(FixtureParse, LegacyAndUnicodeEncodings) {
-  const std::string zh = "P 第一条 为了保护个人信息权益，规范个人信息处理活动，促进个人信息合理利用，根据宪法，制定本法。";
+  const std::string zh =
+      "P 第一条 为了保护个人信息权益，规范个人信息处理活动，促进个人信息合理利用，根据宪法，制定本法。";
   struct Case {
     const char* file;
     const char* encoding;
@@ -178,10 +173,9 @@ TEST(FixtureParse, LegacyAndUnicodeEncodings) {
   }
   auto big5 = ParseFixture("law-big5.txt");
   ASSERT_TRUE(big5.ok());
-  EXPECT_THAT(DescribeBlocks(*big5),
-              ElementsAre("P 中華民國個人資料保護法",
-                          "P 第一條 為規範個人資料之蒐集、處理及利用，以避免人格權受侵害，"
-                          "並促進個人資料之合理利用，特制定本法。"));
+  EXPECT_THAT(DescribeBlocks(*big5), ElementsAre("P 中華民國個人資料保護法",
+                                                 "P 第一條 為規範個人資料之蒐集、處理及利用，以避免人格權受侵害，"
+                                                 "並促進個人資料之合理利用，特制定本法。"));
   EXPECT_EQ(big5->metadata.at("encoding"), "Big5");
   auto short_gbk = ParseFixture("law-gbk-short.txt");  // 7 characters: too short for ucsdet
   ASSERT_TRUE(short_gbk.ok());
@@ -201,9 +195,8 @@ TEST(FixtureParse, HtmlWithDeclaredGbkDropsScriptsStylesAndNav) {
   auto doc = ParseFixture("notice-gbk.html");
   ASSERT_TRUE(doc.ok());
   EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("H1 年度体检通知", "P 各位同事：体检将于 5 月 20 日举行。\n请准时参加。",
-                          "H2 Schedule", "L1 Morning: blood test", "L2 空腹",
-                          "L1 Afternoon: X-ray", "T 部门 | 时间\n法务部 | 09:00",
+              ElementsAre("H1 年度体检通知", "P 各位同事：体检将于 5 月 20 日举行。\n请准时参加。", "H2 Schedule",
+                          "L1 Morning: blood test", "L2 空腹", "L1 Afternoon: X-ray", "T 部门 | 时间\n法务部 | 09:00",
                           "Q 如有疑问请联系人事部。", "C Room 301\n  Building A"));
   EXPECT_EQ(doc->title, "公司通知 Notice");
   EXPECT_EQ(doc->metadata.at("encoding"), "gbk");
@@ -212,36 +205,32 @@ TEST(FixtureParse, HtmlWithDeclaredGbkDropsScriptsStylesAndNav) {
 TEST(FixtureParse, CsvQuotingAndDelimiterSniffing) {
   auto doc = ParseFixture("contracts.csv");
   ASSERT_TRUE(doc.ok());
-  EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("T 合同编号 | 客户 | 金额 | 备注\nC-001 | 北京科技有限公司 | 120000 | "
-                          "含税, 分两期\nC-002 | Acme Corp | 98000.50 | multi line"));
+  EXPECT_THAT(DescribeBlocks(*doc), ElementsAre("T 合同编号 | 客户 | 金额 | 备注\nC-001 | 北京科技有限公司 | 120000 | "
+                                                "含税, 分两期\nC-002 | Acme Corp | 98000.50 | multi line"));
   auto semi = ParseFixture("semicolon.csv");
   ASSERT_TRUE(semi.ok());
-  EXPECT_THAT(DescribeBlocks(*semi),
-              ElementsAre("T name | city | score\nAlice | Paris | 90\nBob | Lyon; Rhone | 85"));
+  EXPECT_THAT(DescribeBlocks(*semi), ElementsAre("T name | city | score\nAlice | Paris | 90\nBob | Lyon; Rhone | 85"));
   EXPECT_EQ(semi->metadata.at("delimiter"), ";");
 }
 
 TEST(FixtureParse, JsonFlattenedToPaths) {
   auto doc = ParseFixture("config.json");
   ASSERT_TRUE(doc.ok());
-  EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("P company: 深蓝科技",
-                          "P departments[0].name: 法务部\ndepartments[0].head: 张三\n"
-                          "departments[1].name: Finance\ndepartments[1].budget: 1.5e6",
-                          "P active: true", "P notes: null"));
+  EXPECT_THAT(DescribeBlocks(*doc), ElementsAre("P company: 深蓝科技",
+                                                "P departments[0].name: 法务部\ndepartments[0].head: 张三\n"
+                                                "departments[1].name: Finance\ndepartments[1].budget: 1.5e6",
+                                                "P active: true", "P notes: null"));
 }
 
 TEST(FixtureParse, EmailHeadersBodiesAndAttachments) {
   auto doc = ParseFixture("review.eml");
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("H1 季度合同审查 Q3 contract review",
-                          "P From: 张三 <zhangsan@example.cn>\nTo: Legal Team <legal@example.com>\n"
-                          "Date: Mon, 02 Oct 2023 09:30:00 +0800",
-                          "P 各位好：",
-                          "P 请在周五前完成第三季度合同审查。Please finish the Q3 review by Friday.",
-                          "P 谢谢"));
+  EXPECT_THAT(
+      DescribeBlocks(*doc),
+      ElementsAre("H1 季度合同审查 Q3 contract review",
+                  "P From: 张三 <zhangsan@example.cn>\nTo: Legal Team <legal@example.com>\n"
+                  "Date: Mon, 02 Oct 2023 09:30:00 +0800",
+                  "P 各位好：", "P 请在周五前完成第三季度合同审查。Please finish the Q3 review by Friday.", "P 谢谢"));
   EXPECT_EQ(doc->title, "季度合同审查 Q3 contract review");
   EXPECT_EQ(doc->metadata.at("from"), "张三 <zhangsan@example.cn>");
   EXPECT_EQ(doc->metadata.at("message-id"), "<q3-review@example.cn>");
@@ -267,10 +256,9 @@ TEST(FixtureParse, MboxSplitsMessagesAndParsesHtmlOnlyBig5Mail) {
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
   EXPECT_THAT(DescribeBlocks(*doc),
               ElementsAre("H1 Hello", "P From: alice@example.com\nDate: Wed, 04 Oct 2023 08:00:00 +0000",
-                          "P First message body.",
-                          "P From the desk of Alice: line starting with From.", "H1 會議通知",
-                          "P From: li@example.tw\nDate: Tue, 03 Oct 2023 10:00:00 +0800",
-                          "H1 會議紀要", "P 明天下午三點開會。"));
+                          "P First message body.", "P From the desk of Alice: line starting with From.", "H1 會議通知",
+                          "P From: li@example.tw\nDate: Tue, 03 Oct 2023 10:00:00 +0800", "H1 會議紀要",
+                          "P 明天下午三點開會。"));
   EXPECT_EQ(doc->metadata.at("messages"), "2");
   EXPECT_EQ(doc->title, "inbox");
 }

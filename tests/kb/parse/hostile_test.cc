@@ -30,8 +30,8 @@ TEST(HostileParse, ZipBombStopsOnRatioWhileInflating) {
 TEST(HostileParse, ArchiveWideInflateLimit) {
   ParseOptions options;
   options.max_decompressed_bytes = 4096;
-  ExpectError(ParseDocument("handbook.docx", Fixture("handbook.docx"), options),
-              StatusCode::kResourceExhausted, "ZIP members inflate beyond 4096 bytes in total");
+  ExpectError(ParseDocument("handbook.docx", Fixture("handbook.docx"), options), StatusCode::kResourceExhausted,
+              "ZIP members inflate beyond 4096 bytes in total");
 }
 
 TEST(HostileParse, DeeplyNestedArchivesStopAtTheDepthLimit) {
@@ -58,30 +58,28 @@ TEST(HostileParse, DeeplyNestedArchivesStopAtTheDepthLimit) {
 TEST(HostileParse, TooManyArchiveMembers) {
   ParseOptions options;
   options.max_attachments = 0;
-  ExpectError(ParseDocument("nested.zip", Fixture("nested.zip"), options),
-              StatusCode::kResourceExhausted, "archive has more than 0 files");
+  ExpectError(ParseDocument("nested.zip", Fixture("nested.zip"), options), StatusCode::kResourceExhausted,
+              "archive has more than 0 files");
 }
 
 TEST(HostileParse, MalformedAndTruncatedContainers) {
-  ExpectError(ParseDocument("malformed.docx", Fixture("malformed.docx")),
-              StatusCode::kInvalidArgument, "malformed XML in word/document.xml");
-  ExpectError(ParseDocument("truncated.docx", Fixture("truncated.docx")),
-              StatusCode::kInvalidArgument, "not a valid ZIP archive (truncated or corrupt?)");
-  ExpectError(ParseDocument("truncated.pdf", Fixture("truncated.pdf")),
-              StatusCode::kInvalidArgument, "truncated.pdf: not a valid PDF");
-  ExpectError(ParseDocument("x.pdf", "%PDF-1.7\n"), StatusCode::kInvalidArgument,
-              "not a valid PDF");
-  ExpectError(ParseDocument("x.xlsx", "PK\x05\x06"), StatusCode::kInvalidArgument,
-              "not a valid ZIP archive");
+  ExpectError(ParseDocument("malformed.docx", Fixture("malformed.docx")), StatusCode::kInvalidArgument,
+              "malformed XML in word/document.xml");
+  ExpectError(ParseDocument("truncated.docx", Fixture("truncated.docx")), StatusCode::kInvalidArgument,
+              "not a valid ZIP archive (truncated or corrupt?)");
+  ExpectError(ParseDocument("truncated.pdf", Fixture("truncated.pdf")), StatusCode::kInvalidArgument,
+              "truncated.pdf: not a valid PDF");
+  ExpectError(ParseDocument("x.pdf", "%PDF-1.7\n"), StatusCode::kInvalidArgument, "not a valid PDF");
+  ExpectError(ParseDocument("x.xlsx", "PK\x05\x06"), StatusCode::kInvalidArgument, "not a valid ZIP archive");
 }
 
 TEST(HostileParse, PageLimit) {
   ParseOptions options;
   options.max_pages = 2;
-  ExpectError(ParseDocument("report.pdf", Fixture("report.pdf"), options),
-              StatusCode::kResourceExhausted, "PDF has 3 pages (limit 2)");
-  ExpectError(ParseDocument("handbook.pptx", Fixture("handbook.pptx"), options),
-              StatusCode::kResourceExhausted, "presentation has more than 2 slides");
+  ExpectError(ParseDocument("report.pdf", Fixture("report.pdf"), options), StatusCode::kResourceExhausted,
+              "PDF has 3 pages (limit 2)");
+  ExpectError(ParseDocument("handbook.pptx", Fixture("handbook.pptx"), options), StatusCode::kResourceExhausted,
+              "presentation has more than 2 slides");
 }
 
 TEST(HostileParse, BinaryAndBrokenText) {
@@ -89,8 +87,8 @@ TEST(HostileParse, BinaryAndBrokenText) {
               "binary.txt: unsupported file type");
   ExpectError(ParseDocument("legacy.doc", Fixture("legacy.doc")), StatusCode::kUnimplemented,
               "legacy binary Office file (.doc/.xls/.ppt) is not supported");
-  ExpectError(ParseDocument("unterminated.csv", Fixture("unterminated.csv")),
-              StatusCode::kInvalidArgument, "unterminated quoted field starting on line 2");
+  ExpectError(ParseDocument("unterminated.csv", Fixture("unterminated.csv")), StatusCode::kInvalidArgument,
+              "unterminated quoted field starting on line 2");
 }
 
 TEST(HostileParse, HugeLinesInEveryLineOrientedFormat) {
@@ -99,17 +97,16 @@ TEST(HostileParse, HugeLinesInEveryLineOrientedFormat) {
   std::string line(5000, 'a');
   ExpectError(ParseDocument("a.md", "# t\n" + line, options), StatusCode::kResourceExhausted,
               "line 2 is 5000 bytes long");
-  ExpectError(ParseDocument("a.csv", "x,y\n" + line + ",1\n", options),
-              StatusCode::kResourceExhausted, "line 2 is 5002 bytes long");
-  ExpectError(ParseDocument("a.eml", "From: a@b\nSubject: s\n\n" + line, options),
-              StatusCode::kResourceExhausted, "line 4 is 5000 bytes long");
+  ExpectError(ParseDocument("a.csv", "x,y\n" + line + ",1\n", options), StatusCode::kResourceExhausted,
+              "line 2 is 5002 bytes long");
+  ExpectError(ParseDocument("a.eml", "From: a@b\nSubject: s\n\n" + line, options), StatusCode::kResourceExhausted,
+              "line 4 is 5000 bytes long");
 }
 
 TEST(HostileParse, DeepJsonIsRefusedMalformedJsonIsNamed) {
   ExpectError(ParseDocument("deep.json", std::string(100000, '[') + std::string(100000, ']')),
               StatusCode::kResourceExhausted, "JSON nested deeper than 64 levels");
-  ExpectError(ParseDocument("bad.json", "{\"a\": [1, 2,}"), StatusCode::kInvalidArgument,
-              "malformed JSON at byte 13");
+  ExpectError(ParseDocument("bad.json", "{\"a\": [1, 2,}"), StatusCode::kInvalidArgument, "malformed JSON at byte 13");
 }
 
 TEST(HostileParse, JsonPathAmplificationIsBounded) {
@@ -119,8 +116,7 @@ TEST(HostileParse, JsonPathAmplificationIsBounded) {
   json += "[";
   for (int i = 0; i < 100000; ++i) json += i ? ",1" : "1";
   json += "]" + std::string(60, '}');
-  ExpectError(ParseDocument("amplify.json", json), StatusCode::kResourceExhausted,
-              "flattened JSON would exceed");
+  ExpectError(ParseDocument("amplify.json", json), StatusCode::kResourceExhausted, "flattened JSON would exceed");
 }
 
 TEST(HostileParse, DeepHtmlNestingIsRefusedBeforeTheTreeBuilder) {
@@ -151,8 +147,7 @@ TEST(HostileParse, ModeratelyNestedAndUnclosedHtmlStillParses) {
 TEST(HostileParse, DeepMultipartNestingIsRefused) {
   std::string mail = "From: a@b\nSubject: nest\n";
   for (int i = 0; i < 40; ++i) {
-    mail += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" +
-            std::to_string(i) + "\n";
+    mail += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
   }
   mail += "Content-Type: text/plain\n\nbottom\n";
   ExpectError(ParseDocument("nest.eml", mail), StatusCode::kInvalidArgument,
@@ -162,8 +157,8 @@ TEST(HostileParse, DeepMultipartNestingIsRefused) {
 TEST(HostileParse, OversizedInput) {
   ParseOptions options;
   options.max_input_bytes = 1000;
-  ExpectError(ParseDocument("report.pdf", Fixture("report.pdf"), options),
-              StatusCode::kResourceExhausted, "report.pdf: file is 2");
+  ExpectError(ParseDocument("report.pdf", Fixture("report.pdf"), options), StatusCode::kResourceExhausted,
+              "report.pdf: file is 2");
 }
 
 // Every fixture cut short at many points and with bytes flipped: each parse either succeeds with
@@ -171,9 +166,8 @@ TEST(HostileParse, OversizedInput) {
 TEST(HostileParse, TruncatedAndCorruptedFixturesFailCleanly) {
   ParseOptions options;
   options.enable_ocr = false;
-  for (const char* name : {"handbook.docx", "handbook.pptx", "inventory.xlsx", "report.pdf",
-                           "review.eml", "inbox.mbox", "notice-gbk.html", "handbook.md",
-                           "contracts.csv", "config.json", "law-big5.txt"}) {
+  for (const char* name : {"handbook.docx", "handbook.pptx", "inventory.xlsx", "report.pdf", "review.eml", "inbox.mbox",
+                           "notice-gbk.html", "handbook.md", "contracts.csv", "config.json", "law-big5.txt"}) {
     const std::string bytes = Fixture(name);
     for (int cut = 1; cut < 16; ++cut) {
       for (bool flip : {false, true}) {

@@ -6,8 +6,8 @@
 namespace dv::kb {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::DescribeBlocks;
+using ::testing::ElementsAre;
 
 TEST(MarkdownParse, HeadingsParagraphsListsCodeTablesQuotes) {
   const char* md =
@@ -52,24 +52,21 @@ TEST(MarkdownParse, HeadingsParagraphsListsCodeTablesQuotes) {
       "### Closing hashes ###\n";
   auto doc = ParseDocument("law.md", md);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  EXPECT_THAT(DescribeBlocks(*doc),
-              ElementsAre("H1 中华人民共和国民法典", "H1 Setext Title",
-                          "P Some bold and em text with a link and co*de.\n"
-                          "Second line of the same paragraph.",
-                          "L1 item one\ncontinued", "L1 item two", "L2 nested first",
-                          "L2 nested alt text", "L1 item three",
-                          "C int main() {\n  return 0;\n}",
-                          "T 条 | 内容\n第一条 | 为了保护 | 民事主体\n第二条 | 调整",
-                          "Q quoted text\nmore", "H2 Sub heading", "C indented code",
-                          "H3 Closing hashes"));
+  EXPECT_THAT(
+      DescribeBlocks(*doc),
+      ElementsAre("H1 中华人民共和国民法典", "H1 Setext Title",
+                  "P Some bold and em text with a link and co*de.\n"
+                  "Second line of the same paragraph.",
+                  "L1 item one\ncontinued", "L1 item two", "L2 nested first", "L2 nested alt text", "L1 item three",
+                  "C int main() {\n  return 0;\n}", "T 条 | 内容\n第一条 | 为了保护 | 民事主体\n第二条 | 调整",
+                  "Q quoted text\nmore", "H2 Sub heading", "C indented code", "H3 Closing hashes"));
   EXPECT_EQ(doc->title, "中华人民共和国民法典");
   EXPECT_EQ(doc->metadata.at("bookHidden"), "true");
   EXPECT_EQ(doc->mime_type, "text/markdown");
 }
 
 TEST(MarkdownParse, MultiLineCommentsAndEscapesAndEntities) {
-  auto doc = ParseDocument("a.md",
-                           "<!--\nhidden\n-->\nA \\*literal\\* star &amp; 5 * 3 &#20320; snake_case_name\n");
+  auto doc = ParseDocument("a.md", "<!--\nhidden\n-->\nA \\*literal\\* star &amp; 5 * 3 &#20320; snake_case_name\n");
   ASSERT_TRUE(doc.ok());
   EXPECT_THAT(DescribeBlocks(*doc), ElementsAre("P A *literal* star & 5 * 3 你 snake_case_name"));
   EXPECT_EQ(doc->title, "a");

@@ -1,16 +1,15 @@
 // MIME decoding against the examples published in the RFCs themselves: RFC 2047 §8 (encoded
 // words, including the whitespace rules between adjacent words), RFC 2231 §3–4 (parameter
 // continuations and charsets), RFC 4648 §10 (base64 test vectors), RFC 2045 §6.7 (quoted-printable).
-#include <gtest/gtest.h>
-
 #include "kb/parse/mime.h"
+
+#include <gtest/gtest.h>
 
 namespace dv::kb::internal {
 namespace {
 
 TEST(Rfc2047, Section8Examples) {
-  EXPECT_EQ(DecodeHeaderValue("=?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>"),
-            "Keith Moore <moore@cs.utk.edu>");
+  EXPECT_EQ(DecodeHeaderValue("=?US-ASCII?Q?Keith_Moore?= <moore@cs.utk.edu>"), "Keith Moore <moore@cs.utk.edu>");
   EXPECT_EQ(DecodeHeaderValue("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>"),
             "Keld Jørn Simonsen <keld@dkuug.dk>");
   EXPECT_EQ(DecodeHeaderValue("=?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>"),
@@ -36,8 +35,8 @@ TEST(Rfc2047, ChineseWordsSplitInsideACharacterAreJoinedBeforeConversion) {
 }
 
 TEST(Rfc2231, Section3And4Examples) {
-  HeaderWithParams a = ParseHeaderWithParams(
-      "application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
+  HeaderWithParams a =
+      ParseHeaderWithParams("application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
   EXPECT_EQ(a.value, "application/x-stuff");
   EXPECT_EQ(a.params["title"], "This is ***fun***");
   HeaderWithParams b = ParseHeaderWithParams(
@@ -69,8 +68,7 @@ TEST(Rfc2045, QuotedPrintable) {
 }
 
 TEST(MimeHeaders, UnfoldsContinuationLinesAndFindsTheBody) {
-  auto [headers, body] =
-      SplitHeaders("Subject: a\r\n  long subject\r\nX-Empty:\r\nNot a header line\r\n\r\nbody\r\n");
+  auto [headers, body] = SplitHeaders("Subject: a\r\n  long subject\r\nX-Empty:\r\nNot a header line\r\n\r\nbody\r\n");
   EXPECT_EQ(headers.Get("subject"), "a long subject");
   EXPECT_EQ(headers.Get("x-empty"), "");
   EXPECT_EQ(body, "body\r\n");

@@ -26,8 +26,7 @@ int main(int argc, char** argv) {
     for (const auto& b : doc->blocks) std::cout << dv::kb::testing::Describe(b) << "\n--\n";
     for (const auto& w : doc->warnings) std::cout << "WARN " << w << "\n";
     for (const auto& a : doc->attachments) {
-      std::cout << "ATTACH " << a.file_name << " (" << a.content_type << ", " << a.bytes.size()
-                << " bytes)\n";
+      std::cout << "ATTACH " << a.file_name << " (" << a.content_type << ", " << a.bytes.size() << " bytes)\n";
     }
   }
   return rc;

@@ -2,10 +2,10 @@
 // compare the whole structure at once ("H1 Title", "P text", "L2 item", "C code", "T a | b", "Q q").
 #pragma once
 
+#include <gmock/gmock.h>
+
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
 
 #include "kb/parse/document.h"
 
@@ -14,12 +14,24 @@ namespace dv::kb::testing {
 inline std::string Describe(const Block& b) {
   std::string out;
   switch (b.kind) {
-    case BlockKind::kHeading: out = "H"; break;
-    case BlockKind::kParagraph: out = "P"; break;
-    case BlockKind::kListItem: out = "L"; break;
-    case BlockKind::kCode: out = "C"; break;
-    case BlockKind::kTable: out = "T"; break;
-    case BlockKind::kQuote: out = "Q"; break;
+    case BlockKind::kHeading:
+      out = "H";
+      break;
+    case BlockKind::kParagraph:
+      out = "P";
+      break;
+    case BlockKind::kListItem:
+      out = "L";
+      break;
+    case BlockKind::kCode:
+      out = "C";
+      break;
+    case BlockKind::kTable:
+      out = "T";
+      break;
+    case BlockKind::kQuote:
+      out = "Q";
+      break;
   }
   if (b.kind == BlockKind::kHeading || b.kind == BlockKind::kListItem) {
     out.append(std::to_string(b.level));

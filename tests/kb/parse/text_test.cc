@@ -1,15 +1,15 @@
 #include <gtest/gtest.h>
 
-#include "kb/parse/parser.h"
 #include "kb/parse/parse_test_util.h"
+#include "kb/parse/parser.h"
 #include "kb/parse/text_decode.h"
 #include "test_util.h"
 
 namespace dv::kb {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::DescribeBlocks;
+using ::testing::ElementsAre;
 
 TEST(TextParse, SplitsParagraphsAtBlankLinesAndKeepsLineBreaks) {
   auto doc = ParseDocument("notes.txt", "第一条 总则\r\n适用范围。\r\n\r\n  \r\nSecond paragraph.  \n");
