@@ -111,9 +111,9 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(const std::string& dir, c
 
 ShardWriter::~ShardWriter() = default;
 
-Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& prepared) {
-  int64_t max_seq = 0;
-  DV_ASSIGN_OR_RETURN(std::vector<int64_t> dirty, shard_.DirtyChunks(&max_seq));
+Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& prepared, int64_t after_seq) {
+  int64_t max_seq = after_seq;
+  DV_ASSIGN_OR_RETURN(std::vector<int64_t> dirty, shard_.DirtyChunks(&max_seq, after_seq));
   if (dirty.empty()) return max_seq;
   std::unordered_map<int64_t, const IndexedChunk*> ready;
   for (const IndexedChunk* c : prepared) ready[c->chunk_id] = c;
@@ -144,13 +144,13 @@ Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& 
   for (int64_t id : unknown) {
     if (!present.count(id)) DV_RETURN_IF_ERROR(index_->Remove(id));
   }
-  DV_RETURN_IF_ERROR(index_->Commit());
   return max_seq;
 }
 
 Status ShardWriter::RecoverIndex() {
-  DV_ASSIGN_OR_RETURN(int64_t max_seq, ApplyDirty({}));
+  DV_ASSIGN_OR_RETURN(int64_t max_seq, ApplyDirty({}, 0));
   if (max_seq == 0) return Status::Ok();
+  DV_RETURN_IF_ERROR(index_->Commit());
   return shard_.ClearDirty(max_seq);
 }
 
@@ -364,12 +364,31 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
   size_t received = 0;
   IngestProgress progress;
   progress.jobs_total = work.size();
+  // Applied to the index but not yet committed there: dirty rows up to applied_seq, and the jobs
+  // to mark done once the index commit has happened.
+  int64_t applied_seq = 0, committed_seq = 0;
+  std::vector<std::pair<int64_t, std::string>> jobs_to_finish;  // (job, warning text)
+  auto last_commit = std::chrono::steady_clock::now();
+  auto commit_index = [&]() -> Status {
+    if (applied_seq == committed_seq && jobs_to_finish.empty()) return Status::Ok();
+    DV_RETURN_IF_ERROR(index_->Commit());
+    DV_ASSIGN_OR_RETURN(sql::Transaction txn, sql::Transaction::Begin(shard_.db()));
+    if (applied_seq > committed_seq) DV_RETURN_IF_ERROR(shard_.ClearDirty(applied_seq));
+    for (const auto& [job, warning] : jobs_to_finish) {
+      DV_RETURN_IF_ERROR(shard_.UpdateJob(job, JobState::kDone, 1.0, warning));
+    }
+    DV_RETURN_IF_ERROR(txn.Commit());
+    committed_seq = applied_seq;
+    jobs_to_finish.clear();
+    last_commit = std::chrono::steady_clock::now();
+    return Status::Ok();
+  };
   while (received < work.size()) {
     std::vector<size_t> batch;
     std::vector<std::pair<int64_t, JobState>> states;
     {
       std::unique_lock<std::mutex> lock(mu);
-      ready_cv.wait_for(lock, std::chrono::milliseconds(200), [&] {
+      ready_cv.wait_for(lock, std::chrono::milliseconds(500), [&] {
         return finished.size() >= options.batch_documents || received + finished.size() == work.size();
       });
       while (!finished.empty() && batch.size() < options.batch_documents) {
@@ -414,18 +433,17 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
       }
       DV_RETURN_IF_ERROR(txn.Commit());
     }
-    // 2. Bring the index up to date; 3. clear the dirty rows and finish the jobs.
-    DV_ASSIGN_OR_RETURN(int64_t max_seq, ApplyDirty(prepared));
-    {
-      DV_ASSIGN_OR_RETURN(sql::Transaction txn, sql::Transaction::Begin(shard_.db()));
-      if (max_seq > 0) DV_RETURN_IF_ERROR(shard_.ClearDirty(max_seq));
-      for (size_t i : batch) {
-        Work& w = work[i];
-        if (w.outcome == Work::Outcome::kPrepared && w.job_id != 0) {
-          DV_RETURN_IF_ERROR(shard_.UpdateJob(w.job_id, JobState::kDone, 1.0, w.error));
-        }
-      }
-      DV_RETURN_IF_ERROR(txn.Commit());
+    // 2. Apply to the index; 3. every few seconds (and at the end) commit the index, then clear
+    // the dirty rows and finish the jobs in one more transaction.
+    DV_ASSIGN_OR_RETURN(applied_seq, ApplyDirty(prepared, applied_seq));
+    for (size_t i : batch) {
+      const Work& w = work[i];
+      if (w.outcome == Work::Outcome::kPrepared && w.job_id != 0) jobs_to_finish.emplace_back(w.job_id, w.error);
+    }
+    const auto since = std::chrono::steady_clock::now() - last_commit;
+    if (received + batch.size() == work.size() ||
+        since >= std::chrono::milliseconds(options.index_commit_interval_ms)) {
+      DV_RETURN_IF_ERROR(commit_index());
     }
     for (size_t i : batch) {
       Work& w = work[i];

@@ -43,7 +43,10 @@ struct IngestOptions {
   ParseOptions parse;
   int threads = 2;                // extraction/analysis workers
   std::vector<std::string> tags;  // normalised (NormalizeTags)
-  size_t batch_documents = 64;    // documents per commit at most
+  size_t batch_documents = 64;    // documents per database transaction at most
+  // The index is committed (and jobs marked done) at most this often; in between, chunks are in
+  // the database and queued as index-dirty, so a crash loses no work.
+  int index_commit_interval_ms = 3000;
   // Called on the calling thread after every commit.
   std::function<void(const IngestProgress&)> on_progress;
 };
@@ -88,9 +91,10 @@ class ShardWriter {
   ShardWriter(Shard shard, std::unique_ptr<LexicalIndex> index, const Analyzer* analyzer)
       : shard_(std::move(shard)), index_(std::move(index)), analyzer_(analyzer) {}
   Result<IngestStats> Run(int64_t kb_id, std::vector<Work>& work, const IngestOptions& options);
-  // Applies the dirty rows, using `prepared` (chunk id → entry) where available; returns the
-  // highest dirty sequence number applied.
-  Result<int64_t> ApplyDirty(const std::vector<const IndexedChunk*>& prepared);
+  // Applies the dirty rows with a sequence number above `after_seq` to the index without
+  // committing it, using `prepared` (chunk id → entry) where available; returns the highest
+  // sequence number applied.
+  Result<int64_t> ApplyDirty(const std::vector<const IndexedChunk*>& prepared, int64_t after_seq);
 
   Shard shard_;
   std::unique_ptr<LexicalIndex> index_;

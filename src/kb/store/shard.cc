@@ -265,10 +265,12 @@ Result<int64_t> Shard::CountChunks(int64_t kb_id) {
   return row ? st.ColumnInt(0) : 0;
 }
 
-Result<std::vector<int64_t>> Shard::DirtyChunks(int64_t* max_seq) {
-  DV_ASSIGN_OR_RETURN(sql::Statement st, db_.Prepare("SELECT seq, chunk_id FROM index_dirty ORDER BY seq"));
+Result<std::vector<int64_t>> Shard::DirtyChunks(int64_t* max_seq, int64_t after_seq) {
+  DV_ASSIGN_OR_RETURN(sql::Statement st, db_.Prepare(
+      "SELECT seq, chunk_id FROM index_dirty WHERE seq > ? ORDER BY seq"));
+  st.Bind(1, after_seq);
   std::vector<int64_t> ids;
-  *max_seq = 0;
+  *max_seq = after_seq;
   for (;;) {
     DV_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;

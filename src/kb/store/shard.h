@@ -83,8 +83,9 @@ class Shard {
   Result<int64_t> CountChunks(int64_t kb_id);
 
   // --- index bookkeeping ----------------------------------------------------------------------
-  // Chunk ids waiting to be applied to the index, oldest first, with the highest sequence number.
-  Result<std::vector<int64_t>> DirtyChunks(int64_t* max_seq);
+  // Chunk ids waiting to be applied to the index with a sequence number above `after_seq`,
+  // oldest first; `max_seq` receives the highest sequence number returned (or `after_seq`).
+  Result<std::vector<int64_t>> DirtyChunks(int64_t* max_seq, int64_t after_seq = 0);
   Status ClearDirty(int64_t max_seq);
 
   // --- jobs -----------------------------------------------------------------------------------
