@@ -13,7 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 # Keep this list exact: every package here is used by the build or the tests.
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates ccache
   clang libclang-rt-14-dev           # libFuzzer targets (fuzz/)
   # src/common
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
@@ -24,6 +24,7 @@ PACKAGES=(
   # knowledge base
   libsqlite3-dev libxapian-dev libopencc-dev opencc libstemmer-dev
   libpoppler-cpp-dev libgumbo-dev libzip-dev libpugixml-dev zlib1g-dev
+  python3-xapian python3-jieba       # tools/kb_reference baselines (benchmarks only)
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng   # OCR of scanned PDF pages (kb/parse)
   pandoc python3-cairo fonts-wqy-microhei                 # tools/make_doc_fixtures.sh
   # security / server
@@ -48,3 +49,8 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
 fi
 cmake --build "$BUILD_DIR" --parallel "${JOBS:-$(nproc)}"
 echo "setup: built $BUILD_DIR/bin/deepvault"
+
+# Official openai / ollama npm clients used by tests/server (pinned in package-lock.json).
+if command -v npm >/dev/null && [[ ${SKIP_NPM:-0} != 1 ]]; then
+  (cd tests/server/js && npm ci --no-audit --no-fund --silent) || echo "setup: npm ci failed; ServerJsClients will be skipped"
+fi
