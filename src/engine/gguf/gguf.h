@@ -17,7 +17,9 @@
 //
 // Ownership: a GgufFile owns its mappings; every string_view, Value and TensorInfo::data it hands
 // out stays valid while the GgufFile lives (moving it keeps them valid). OpenBuffer borrows the
-// caller's bytes instead. Thread safety: const methods may be called concurrently.
+// caller's bytes instead. A mapped file must not be truncated while open (reads past the new end
+// would fault); replacing it by rename is safe. Thread safety: const methods may be called
+// concurrently.
 #pragma once
 
 #include <array>

@@ -112,8 +112,8 @@ Status GgufWriter::AddValue(std::string_view key, const Value& v) {
   return AddEncoded(key, v.type(), std::string(reinterpret_cast<const char*>(v.encoded().data()), v.encoded().size()));
 }
 
-Status GgufWriter::AddTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne,
-                             std::span<const uint8_t> data) {
+Result<uint64_t> GgufWriter::CheckTensor(std::string_view name, quant::TensorType type,
+                                         std::span<const uint64_t> ne) const {
   const std::string where = "tensor " + std::string(name);
   if (name.empty() || name.size() > kMaxTensorNameBytes || !utf8::IsValid(name)) {
     return InvalidArgument("invalid tensor name \"" + std::string(name) + "\"");
@@ -132,12 +132,34 @@ Status GgufWriter::AddTensor(std::string_view name, quant::TensorType type, std:
   DV_ASSIGN_OR_RETURN(const uint64_t row_bytes, quant::RowBytes(type, ne[0]));
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(rows, row_bytes, &bytes)) return InvalidArgument(where + ": size overflows");
+  return bytes;
+}
+
+Status GgufWriter::AddTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne,
+                             std::span<const uint8_t> data) {
+  DV_ASSIGN_OR_RETURN(const uint64_t bytes, CheckTensor(name, type, ne));
   if (bytes != data.size()) {
-    return InvalidArgument(where + ": " + quant::TypeName(type) + " data needs " + std::to_string(bytes) +
-                           " bytes, got " + std::to_string(data.size()));
+    return InvalidArgument("tensor " + std::string(name) + ": " + quant::TypeName(type) + " data needs " +
+                           std::to_string(bytes) + " bytes, got " + std::to_string(data.size()));
   }
-  tensors_.push_back({std::string(name), type, std::vector<uint64_t>(ne.begin(), ne.end()), data});
+  tensors_.push_back({std::string(name), type, std::vector<uint64_t>(ne.begin(), ne.end()), bytes, data, nullptr});
   return Status();
+}
+
+Status GgufWriter::AddTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne,
+                             TensorProducer produce) {
+  DV_ASSIGN_OR_RETURN(const uint64_t bytes, CheckTensor(name, type, ne));
+  if (!produce) return InvalidArgument("tensor " + std::string(name) + ": no producer");
+  tensors_.push_back({std::string(name), type, std::vector<uint64_t>(ne.begin(), ne.end()), bytes, {},
+                      std::move(produce)});
+  return Status();
+}
+
+Result<std::span<const uint8_t>> GgufWriter::TensorBytes(const PendingTensor& t, std::vector<uint8_t>& scratch) const {
+  if (!t.produce) return t.data;
+  scratch.assign(static_cast<size_t>(t.n_bytes), 0);
+  if (Status s = t.produce(scratch); !s.ok()) return std::move(s).AddContext("tensor " + t.name);
+  return std::span<const uint8_t>(scratch);
 }
 
 uint32_t GgufWriter::Alignment() const {
@@ -170,18 +192,26 @@ std::string GgufWriter::EncodeHeader() const {
     for (uint64_t d : t.ne) Append<uint64_t>(out, d);
     Append<uint32_t>(out, static_cast<uint32_t>(t.type));
     Append<uint64_t>(out, offset);
-    offset += PaddedSize(t.data.size(), alignment);
+    offset += PaddedSize(t.n_bytes, alignment);
   }
   // A file without tensors ends after the header (as llama.cpp's vocabulary files do).
   if (!tensors_.empty()) out.resize(PaddedSize(out.size(), alignment), '\0');
   return out;
 }
 
+uint64_t GgufWriter::DataSectionBytes() const {
+  uint64_t total = 0;
+  for (const PendingTensor& t : tensors_) total += PaddedSize(t.n_bytes, Alignment());
+  return total;
+}
+
 Result<std::string> GgufWriter::WriteToString() const {
   const uint64_t alignment = Alignment();
   std::string out = EncodeHeader();
+  std::vector<uint8_t> scratch;
   for (const PendingTensor& t : tensors_) {
-    out.append(reinterpret_cast<const char*>(t.data.data()), t.data.size());
+    DV_ASSIGN_OR_RETURN(const std::span<const uint8_t> data, TensorBytes(t, scratch));
+    out.append(reinterpret_cast<const char*>(data.data()), data.size());
     out.resize(PaddedSize(out.size(), alignment), '\0');
   }
   return out;
@@ -198,10 +228,17 @@ Status GgufWriter::WriteToFile(const std::filesystem::path& path) const {
   const std::string header = EncodeHeader();
   bool ok = std::fwrite(header.data(), 1, header.size(), f.get()) == header.size();
   static const char kZeros[4096] = {};
+  std::vector<uint8_t> scratch;
   for (const PendingTensor& t : tensors_) {
     if (!ok) break;
-    ok = std::fwrite(t.data.data(), 1, t.data.size(), f.get()) == t.data.size();
-    uint64_t pad = PaddedSize(t.data.size(), alignment) - t.data.size();
+    auto data = TensorBytes(t, scratch);
+    if (!data.ok()) {
+      f.reset();
+      std::filesystem::remove(tmp);
+      return std::move(data).error();
+    }
+    ok = std::fwrite(data->data(), 1, data->size(), f.get()) == data->size();
+    uint64_t pad = PaddedSize(data->size(), alignment) - data->size();
     while (ok && pad > 0) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(pad, sizeof kZeros));
       ok = std::fwrite(kZeros, 1, n, f.get()) == n;

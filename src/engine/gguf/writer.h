@@ -9,12 +9,14 @@
 // Every Add* validates its input (key syntax and uniqueness, tensor shape and byte size), so the
 // writer cannot produce a file the reader would reject.
 //
-// Ownership: tensor data is borrowed: it must stay valid until Write* returns.
+// Ownership: tensor data (and whatever a producer reads) is borrowed: it must stay valid until
+// Write* returns.
 // Thread safety: none; one writer per thread.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,11 +57,20 @@ class GgufWriter {
   // tensor's byte size for `type`.
   Status AddTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne,
                    std::span<const uint8_t> data);
+  // Fills a tensor's bytes (exactly its byte size) when the file is written.
+  using TensorProducer = std::function<Status(std::span<uint8_t> out)>;
+  // Adds a tensor whose data `produce` computes during Write*, one tensor in memory at a time.
+  Status AddTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne,
+                   TensorProducer produce);
 
   // Writes the file through a temporary in the same directory, then renames it into place.
   Status WriteToFile(const std::filesystem::path& path) const;
   // The whole file in memory (for tests and small files).
   Result<std::string> WriteToString() const;
+  // The bytes before the data section (header, metadata, tensor infos, padding), and the size of
+  // the data section that follows: lets a caller lay out a file without producing tensor data.
+  std::string HeaderBytes() const { return EncodeHeader(); }
+  uint64_t DataSectionBytes() const;
 
  private:
   struct PendingKeyValue {
@@ -71,8 +82,15 @@ class GgufWriter {
     std::string name;
     quant::TensorType type;
     std::vector<uint64_t> ne;
-    std::span<const uint8_t> data;
+    uint64_t n_bytes = 0;
+    std::span<const uint8_t> data;  // used when `produce` is empty
+    TensorProducer produce;
   };
+
+  // Validates name and shape; returns the tensor's byte size.
+  Result<uint64_t> CheckTensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> ne) const;
+  // The tensor's bytes: `data`, or produced into `scratch`.
+  Result<std::span<const uint8_t>> TensorBytes(const PendingTensor& t, std::vector<uint8_t>& scratch) const;
 
   Status AddEncoded(std::string_view key, ValueType type, std::string encoded);
   template <typename T>

@@ -276,5 +276,18 @@ TEST(GgufReader, OpensFileLargerThanMemoryWithoutCopying) {
   EXPECT_EQ(f->tensors().back().data[kTensorBytes - 1], 0);  // the last byte is addressable
 }
 
+// The fuzzer's seed files must be valid, or the fuzzer starts from rejected inputs only.
+TEST(GgufReader, FuzzSeedCorpusOpens) {
+  const auto dir = dv::testing::FixturePath("../../fuzz/corpus/fuzz_gguf");
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+  int opened = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    auto f = GgufFile::Open(entry.path());
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    ++opened;
+  }
+  EXPECT_GE(opened, 7);
+}
+
 }  // namespace
 }  // namespace dv::gguf
