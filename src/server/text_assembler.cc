@@ -80,8 +80,8 @@ TextDelta TextAssembler::Route(std::string text, bool final) {
         out.reasoning += buf.substr(0, end);
         buf.erase(0, end + kClose.size());
         in_reasoning_ = false;
-        // The answer conventionally starts after a blank line; drop leading newlines.
-        while (!buf.empty() && buf.front() == '\n') buf.erase(0, 1);
+        seen_content_ = true;  // no second reasoning block
+        after_think_ = true;
         continue;
       }
       const size_t hold = final ? 0 : PartialSuffix(buf, kClose);
@@ -105,6 +105,13 @@ TextDelta TextAssembler::Route(std::string text, bool final) {
       }
     }
     seen_content_ = true;
+    if (after_think_) {
+      // The answer conventionally starts after a blank line; drop the newlines before it.
+      const size_t text_start = buf.find_first_not_of('\n');
+      if (text_start == std::string::npos) break;
+      buf.erase(0, text_start);
+      after_think_ = false;
+    }
     out.content += buf;
     break;
   }

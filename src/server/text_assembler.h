@@ -45,6 +45,7 @@ class TextAssembler {
   bool split_;
   bool in_reasoning_;
   bool seen_content_ = false;
+  bool after_think_ = false;  // drop newlines between </think> and the answer
   bool stopped_ = false;
   std::string stop_hold_;   // text that may begin a stop string
   std::string think_hold_;  // text that may begin a think tag
