@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <vector>
 
@@ -61,7 +63,8 @@ bool TesseractAvailable() {
   return !FindOnPath("tesseract").empty();
 }
 
-Result<std::string> RunTesseract(const std::string& image_path, std::string_view languages) {
+Result<std::string> RecognizeGrayImage(const unsigned char* pixels, int width, int height, int stride,
+                                       std::string_view languages) {
   std::string exe = FindOnPath("tesseract");
   if (exe.empty()) return Unavailable("tesseract is not installed");
   for (char c : languages) {
@@ -69,39 +72,70 @@ Result<std::string> RunTesseract(const std::string& image_path, std::string_view
       return InvalidArgument("bad OCR language list '" + std::string(languages) + "'");
     }
   }
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return Internal("pipe failed");
+  if (width <= 0 || height <= 0 || stride < width) return InvalidArgument("bad image size");
+  std::string pgm = "P5\n" + std::to_string(width) + " " + std::to_string(height) + "\n255\n";
+  pgm.reserve(pgm.size() + static_cast<size_t>(width) * static_cast<size_t>(height));
+  for (int y = 0; y < height; ++y) {
+    pgm.append(reinterpret_cast<const char*>(pixels) + static_cast<size_t>(y) * static_cast<size_t>(stride),
+               static_cast<size_t>(width));
+  }
+
+  // stdin is a socket, not a pipe: send(MSG_NOSIGNAL) reports a tesseract that died early as an
+  // error instead of raising SIGPIPE in our process.
+  int in_fds[2], out_fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_fds) != 0) return Internal("socketpair failed");
+  if (pipe2(out_fds, O_CLOEXEC) != 0) {
+    close(in_fds[0]);
+    close(in_fds[1]);
+    return Internal("pipe failed");
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  posix_spawn_file_actions_adddup2(&actions, in_fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, in_fds[1]);
+  posix_spawn_file_actions_addclose(&actions, out_fds[0]);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::string langs(languages);
-  std::vector<char*> argv = {exe.data(),
-                             const_cast<char*>(image_path.c_str()),
-                             const_cast<char*>("stdout"),
-                             const_cast<char*>("-l"),
-                             langs.data(),
-                             nullptr};
+  std::vector<char*> argv = {
+      exe.data(), const_cast<char*>("stdin"), const_cast<char*>("stdout"), const_cast<char*>("-l"), langs.data(),
+      nullptr};
   pid_t pid = 0;
   int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  close(pipe_fds[1]);
+  close(in_fds[0]);
+  close(out_fds[1]);
   if (rc != 0) {
-    close(pipe_fds[0]);
+    close(in_fds[1]);
+    close(out_fds[0]);
     return Internal("cannot start tesseract");
   }
+  // tesseract reads its whole input before it writes anything, so writing first cannot deadlock.
+  bool write_failed = false;
+  for (size_t done = 0; done < pgm.size();) {
+    ssize_t n = send(in_fds[1], pgm.data() + done, pgm.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      write_failed = true;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(in_fds[1]);
   std::string out;
   char buffer[8192];
-  ssize_t n;
-  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0) {
+  for (;;) {
+    ssize_t n = read(out_fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
     if (out.size() < (size_t{16} << 20)) out.append(buffer, static_cast<size_t>(n));
   }
-  close(pipe_fds[0]);
+  close(out_fds[0]);
   int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    return Internal("tesseract failed on " + image_path);
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (write_failed || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return Internal("tesseract failed");
   }
   return JoinCjkSpaces(utf8::Sanitize(out));
 }

@@ -47,6 +47,8 @@ struct ParseOptions {
   // Run OCR (tesseract, when installed) on PDF pages that have no text layer.
   bool enable_ocr = true;
   std::string ocr_languages = "chi_sim+eng";
+  // OCR costs seconds per page; at most this many pages of one document are recognised.
+  int max_ocr_pages = 100;
 };
 
 enum class DocumentType {

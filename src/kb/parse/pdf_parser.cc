@@ -7,11 +7,9 @@
 #include <poppler-image.h>
 #include <poppler-page-renderer.h>
 #include <poppler-page.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,7 +30,7 @@ std::string ToUtf8(const poppler::ustring& s) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-// Renders `page` to a temporary PNG and runs tesseract on it.
+// Renders `page` in 8-bit gray and runs tesseract on it (in memory; nothing touches the disk).
 Result<std::string> OcrPage(const poppler::page& page, const ParseOptions& options) {
   poppler::rectf box = page.page_rect();
   double width_in = box.width() / 72.0, height_in = box.height() / 72.0;
@@ -43,20 +41,13 @@ Result<std::string> OcrPage(const poppler::page& page, const ParseOptions& optio
   poppler::page_renderer renderer;
   renderer.set_render_hint(poppler::page_renderer::antialiasing, true);
   renderer.set_render_hint(poppler::page_renderer::text_antialiasing, true);
+  renderer.set_image_format(poppler::image::format_gray8);
   poppler::image image = renderer.render_page(&page, dpi, dpi);
-  if (!image.is_valid()) return Internal("cannot render page");
-  std::string path = (std::filesystem::temp_directory_path() / "dv-ocr-XXXXXX").string();
-  int fd = mkstemp(path.data());
-  if (fd < 0) return Internal("cannot create a temporary file for OCR");
-  close(fd);
-  std::string image_path = path + ".png";
-  std::filesystem::rename(path, image_path);
-  bool saved = image.save(image_path, "png", static_cast<int>(dpi));
-  Result<std::string> text = saved ? RunTesseract(image_path, options.ocr_languages)
-                                   : Result<std::string>(Internal("cannot write page image"));
-  std::error_code ignored;
-  std::filesystem::remove(image_path, ignored);
-  return text;
+  if (!image.is_valid() || image.format() != poppler::image::format_gray8) {
+    return Internal("cannot render page");
+  }
+  return RecognizeGrayImage(reinterpret_cast<const unsigned char*>(image.const_data()), image.width(), image.height(),
+                            image.bytes_per_row(), options.ocr_languages);
 }
 
 }  // namespace
@@ -82,6 +73,7 @@ Status ParsePdf(std::string_view bytes, const ParseOptions& options, ParsedDocum
 
   const bool ocr = options.enable_ocr && TesseractAvailable();
   std::string ocr_pages;
+  int ocr_count = 0;
   for (int i = 0; i < pages; ++i) {
     std::unique_ptr<poppler::page> page(pdf->create_page(i));
     if (!page) {
@@ -97,7 +89,10 @@ Status ParsePdf(std::string_view bytes, const ParseOptions& options, ParsedDocum
     }
     if (TrimAscii(clean).empty()) {
       std::string warning = "page " + std::to_string(i + 1) + " has no text layer (scanned?)";
-      if (ocr) {
+      if (ocr && ocr_count >= options.max_ocr_pages) {
+        warning += "; OCR skipped (limit of " + std::to_string(options.max_ocr_pages) + " pages)";
+      } else if (ocr) {
+        ++ocr_count;
         Result<std::string> recognised = OcrPage(*page, options);
         if (recognised.ok() && !TrimAscii(*recognised).empty()) {
           clean = std::move(recognised).value();

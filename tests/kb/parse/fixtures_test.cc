@@ -155,6 +155,12 @@ TEST(FixtureParse, ScannedPdfPageIsRecognisedByTesseract) {
   EXPECT_THAT(page3, HasSubstr("Scanned page three"));
   EXPECT_EQ(doc->metadata.at("ocr_pages"), "3");
   EXPECT_THAT(doc->warnings, ElementsAre("page 3 has no text layer (scanned?); text recognised by OCR"));
+
+  ParseOptions no_budget;
+  no_budget.max_ocr_pages = 0;
+  auto skipped = ParseFixture("report.pdf", no_budget);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_THAT(skipped->warnings, ElementsAre("page 3 has no text layer (scanned?); OCR skipped (limit of 0 pages)"));
 }
 
 TEST(FixtureParse, LegacyAndUnicodeEncodings) {
