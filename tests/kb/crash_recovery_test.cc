@@ -1,6 +1,7 @@
 // Crash recovery: `deepvault kb add` is killed with SIGKILL at random moments while ingesting a
 // folder, several times; a final run completes the jobs. The shard must then hold exactly the
 // folder's documents, the index exactly the database's chunks, and every file must be findable.
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
