@@ -36,6 +36,7 @@ void RegisterConfig(CLI::App& app, CliContext& ctx);
 void RegisterTokenize(CLI::App& app, CliContext& ctx);
 void RegisterKb(CLI::App& app, CliContext& ctx);
 void RegisterTemplate(CLI::App& app, CliContext& ctx);
+void RegisterServe(CLI::App& app, CliContext& ctx);
 
 // Prints "deepvault: <problem>" to stderr and returns the exit code for `status`
 // (2 for invalid arguments, 1 otherwise).

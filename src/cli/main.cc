@@ -75,6 +75,7 @@ int Run(int argc, char** argv) {
   RegisterTokenize(app, ctx);
   RegisterKb(app, ctx);
   RegisterTemplate(app, ctx);
+  RegisterServe(app, ctx);
 
   try {
     app.parse(argc, argv);
