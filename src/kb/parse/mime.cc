@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "common/utf8.h"
 #include "kb/parse/formats.h"
@@ -14,6 +15,16 @@ int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Value of a base64 digit (standard and URL-safe alphabets), or -1.
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
   return -1;
 }
 
@@ -95,21 +106,9 @@ std::string DecodeBase64(std::string_view in) {
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      v = 62;
-    else if (c == '/' || c == '_')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      continue;
+    if (c == '=') break;
+    int v = Base64Value(c);
+    if (v < 0) continue;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -245,7 +244,8 @@ HeaderWithParams ParseHeaderWithParams(std::string_view raw) {
     int index = 0;
     if (suffix.size() > 1) {
       std::string digits(suffix.substr(1, extended ? suffix.size() - 2 : suffix.size() - 1));
-      index = digits.empty() ? 0 : std::atoi(digits.substr(0, 4).c_str());
+      std::string_view d = std::string_view(digits).substr(0, 4);
+      if (std::from_chars(d.data(), d.data() + d.size(), index).ec != std::errc()) index = 0;
     }
     if (continued[base].size() < 100) continued[base][index] = {value, extended};
   }

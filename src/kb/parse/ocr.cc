@@ -18,7 +18,8 @@ namespace dv::kb::internal {
 namespace {
 
 std::string FindOnPath(std::string_view program) {
-  const char* path = std::getenv("PATH");
+  // getenv is safe here: deepvault never modifies its environment after start-up.
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe)
   std::string_view dirs = path ? path : "/usr/bin:/bin";
   size_t pos = 0;
   while (pos <= dirs.size()) {
