@@ -108,9 +108,16 @@ Status LexicalIndex::Put(const IndexedChunk& chunk) {
   DV_RETURN_IF_ERROR(CheckChunkId(chunk.chunk_id));
   try {
     Xapian::Document doc;
-    for (const Token& t : chunk.body_tokens) doc.add_posting(t.term, t.position + 1);
+    // Positions only for the chain terms phrases are made of; the rest only count.
+    for (const Token& t : chunk.body_tokens) {
+      if (t.chain) {
+        doc.add_posting(t.term, t.position + 1);
+      } else {
+        doc.add_term(t.term);
+      }
+    }
     const Xapian::termcount boost = static_cast<Xapian::termcount>(impl_->title_boost);
-    for (const Token& t : chunk.title_tokens) doc.add_posting(t.term, kTitlePositionBase + t.position, boost);
+    for (const Token& t : chunk.title_tokens) doc.add_term(t.term, boost);
     doc.add_boolean_term(Prefixed('K', std::to_string(chunk.kb_id)));
     doc.add_boolean_term(Prefixed('D', std::to_string(chunk.doc_id)));
     if (!chunk.doc_type.empty()) doc.add_boolean_term(Prefixed('T', chunk.doc_type));

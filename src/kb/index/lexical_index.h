@@ -2,9 +2,9 @@
 // Xapian document per chunk (Xapian docid = chunk id), with positions for phrase queries and BM25
 // ranking (bm25.h).
 //
-// Terms of a chunk: its body terms (analyzer.h) and its title/heading terms, the latter with a
-// within-document frequency multiplied by `title_boost` and positions far after the body so no
-// phrase spans the two. Boolean filter terms: "K<kb id>", "T<doc type>", "G<tag>", "D<doc id>";
+// Terms of a chunk: its body terms (analyzer.h), with positions for the chain terms phrases are
+// built from, and its title/heading terms with a within-document frequency multiplied by
+// `title_boost` and no positions (phrases match body text only). Boolean filter terms: "K<kb id>", "T<doc type>", "G<tag>", "D<doc id>";
 // value slot 0 holds the document date as "YYYYMMDD".
 //
 // Thread safety: a writable index has one writer (Xapian takes an exclusive lock on the
@@ -58,8 +58,6 @@ struct LexicalHit {
 
 class LexicalIndex {
  public:
-  static constexpr uint32_t kTitlePositionBase = 1u << 24;
-
   // Opens (creating when absent) the index in `dir` for writing. Unavailable when another
   // process holds the write lock.
   static Result<std::unique_ptr<LexicalIndex>> OpenWritable(const std::string& dir, int title_boost = 3);
