@@ -64,8 +64,8 @@ std::map<std::string, StyleInfo> LoadStyles(ZipReader& zip, ParsedDocument& doc)
     if (!info.heading_level) info.heading_level = HeadingLevelFromName(id);
     pugi::xml_node ppr = Child(s, "pPr");
     if (!info.heading_level && Child(ppr, "outlineLvl")) {
-      int lvl = std::atoi(std::string(Attr(Child(ppr, "outlineLvl"), "val")).c_str());
-      if (lvl >= 0 && lvl < 6) info.heading_level = lvl + 1;
+      long lvl = AttrInt(Child(ppr, "outlineLvl"), "val", -1);
+      if (lvl >= 0 && lvl < 6) info.heading_level = static_cast<int>(lvl) + 1;
     }
     info.list = static_cast<bool>(Child(ppr, "numPr"));
     styles[std::string(id)] = info;
@@ -128,8 +128,8 @@ class DocxWalker {
     auto it = styles_.find(std::string(Attr(Child(ppr, "pStyle"), "val")));
     if (it != styles_.end()) style = it->second;
     if (pugi::xml_node outline = Child(ppr, "outlineLvl")) {
-      int lvl = std::atoi(std::string(Attr(outline, "val")).c_str());
-      if (lvl >= 0 && lvl < 6) style.heading_level = lvl + 1;
+      long lvl = AttrInt(outline, "val", -1);
+      if (lvl >= 0 && lvl < 6) style.heading_level = static_cast<int>(lvl) + 1;
     }
     Block b;
     b.text = std::string(trimmed);
@@ -139,8 +139,8 @@ class DocxWalker {
       b.text = CollapseWhitespace(b.text);
     } else if (pugi::xml_node num = Child(ppr, "numPr"); num || style.list) {
       b.kind = BlockKind::kListItem;
-      int ilvl = num ? std::atoi(std::string(Attr(Child(num, "ilvl"), "val")).c_str()) : 0;
-      b.level = std::clamp(ilvl, 0, 8) + 1;
+      long ilvl = num ? AttrInt(Child(num, "ilvl"), "val") : 0;
+      b.level = static_cast<int>(std::clamp(ilvl, 0L, 8L)) + 1;
     } else {
       b.kind = style.kind;
     }

@@ -1,5 +1,7 @@
 #include "kb/parse/ooxml.h"
 
+#include <charconv>
+
 #include "kb/parse/formats.h"
 
 namespace dv::kb::internal {
@@ -30,6 +32,14 @@ std::string_view Attr(const pugi::xml_node& node, std::string_view local_name) {
     }
   }
   return {};
+}
+
+long AttrInt(const pugi::xml_node& node, std::string_view local_name, long fallback) {
+  std::string_view v = Attr(node, local_name);
+  long value = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+  if (ec != std::errc() || ptr != v.data() + v.size() || value < 0) return fallback;
+  return value;
 }
 
 std::string_view RelationshipId(const pugi::xml_node& node) {

@@ -22,6 +22,10 @@ pugi::xml_node Child(const pugi::xml_node& node, std::string_view local_name);
 // Attribute by local name ("val" matches "w:val").
 std::string_view Attr(const pugi::xml_node& node, std::string_view local_name);
 
+// Attribute by local name parsed as a non-negative decimal integer; `fallback` when absent or
+// malformed (OOXML from hostile sources may hold anything).
+long AttrInt(const pugi::xml_node& node, std::string_view local_name, long fallback = 0);
+
 // The relationship id of an element ("r:id"; a plain "id" attribute is not one).
 std::string_view RelationshipId(const pugi::xml_node& node);
 

@@ -79,8 +79,8 @@ class SlideWalker {
       bool bulleted = is_body ? !Child(ppr, "buNone") : Child(ppr, "buChar") || Child(ppr, "buAutoNum");
       if (bulleted) {
         b.kind = BlockKind::kListItem;
-        int lvl = std::atoi(std::string(Attr(ppr, "lvl")).c_str());
-        b.level = std::clamp(lvl, 0, 8) + 1;
+        long lvl = AttrInt(ppr, "lvl");
+        b.level = static_cast<int>(std::clamp(lvl, 0L, 8L)) + 1;
       }
       out_.blocks.push_back(std::move(b));
     }

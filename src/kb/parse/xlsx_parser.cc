@@ -4,7 +4,9 @@
 // Every block carries the sheet name. Numbers are the stored values; cells whose number format is
 // a date or time are shown as ISO dates (2024-03-01, 2024-03-01 09:30).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -44,7 +46,7 @@ long ColumnIndex(std::string_view ref) {
 }
 
 // True when an Excel number format shows a date or time (quoted text and [..] sections ignored).
-bool IsDateFormat(int id, std::string_view code) {
+bool IsDateFormat(long id, std::string_view code) {
   if ((id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) || (id >= 50 && id <= 58)) {
     return true;  // built-in date/time formats (ECMA-376 Part 1, 18.8.30; 27–36, 50–58 are CJK)
   }
@@ -73,14 +75,14 @@ std::vector<bool> LoadDateStyles(ZipReader& zip, ParsedDocument& doc) {
     doc.warnings.push_back(xml.status().message());
     return date_styles;
   }
-  std::map<int, std::string> custom;
+  std::map<long, std::string> custom;
   pugi::xml_node root = (*xml)->document_element();
   for (pugi::xml_node f = Child(root, "numFmts").first_child(); f; f = f.next_sibling()) {
-    if (Is(f, "numFmt")) custom[std::atoi(std::string(Attr(f, "numFmtId")).c_str())] = Attr(f, "formatCode");
+    if (Is(f, "numFmt")) custom[AttrInt(f, "numFmtId", -1)] = Attr(f, "formatCode");
   }
   for (pugi::xml_node xf = Child(root, "cellXfs").first_child(); xf; xf = xf.next_sibling()) {
     if (!Is(xf, "xf")) continue;
-    int id = std::atoi(std::string(Attr(xf, "numFmtId")).c_str());
+    long id = AttrInt(xf, "numFmtId", -1);
     auto it = custom.find(id);
     date_styles.push_back(IsDateFormat(id, it == custom.end() ? "" : it->second));
   }
@@ -182,15 +184,18 @@ Status ParseXlsx(std::string_view bytes, const ParseOptions& options, ParsedDocu
         } else {
           std::string_view v = Child(c, "v").text().get();
           if (type == "s") {
-            size_t idx = static_cast<size_t>(std::strtoull(std::string(v).c_str(), nullptr, 10));
+            size_t idx = SIZE_MAX;
+            std::from_chars(v.data(), v.data() + v.size(), idx);
             if (idx < shared.size()) value = shared[idx];
           } else if (type == "b") {
             value = v == "1" ? "TRUE" : "FALSE";
           } else {
             value = std::string(v);
-            size_t style = static_cast<size_t>(std::atoi(std::string(Attr(c, "s")).c_str()));
+            size_t style = static_cast<size_t>(AttrInt(c, "s"));
             if ((type.empty() || type == "n") && !value.empty() && style < date_styles.size() && date_styles[style]) {
-              std::string date = SerialToDate(std::strtod(value.c_str(), nullptr), date1904);
+              char* end = nullptr;
+              double serial = std::strtod(value.c_str(), &end);
+              std::string date = end && *end == '\0' ? SerialToDate(serial, date1904) : "";
               if (!date.empty()) value = std::move(date);
             }
           }
