@@ -59,7 +59,11 @@ TEST(KbCrashRecoveryTest, KillNineDuringIngestionThenResume) {
               "their obligations in good faith. ";
       if (p == 20) body += Marker(i) + " ";
     }
-    testing::WriteFile(docs / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i) + ".md"), body + "\n");
+    std::string folder = "d", file = "f";  // built by appending (GCC 12 -Wrestrict false positive on "x" + s)
+    folder += std::to_string(i % 7);
+    file += std::to_string(i);
+    file += ".md";
+    testing::WriteFile(docs / folder / file, body + "\n");
   }
   auto create = testing::RunCommand(binary.string() + " --data-dir " + data + " kb create crash");
   ASSERT_EQ(create.exit_code, 0) << create.err;
@@ -120,7 +124,10 @@ TEST(KbCrashRecoveryTest, KillNineDuringIngestionThenResume) {
     auto hits = (*kbs)->Search("crash", req);
     ASSERT_TRUE(hits.ok());
     ASSERT_EQ(hits->size(), 1u) << Marker(i);
-    EXPECT_EQ(fs::path((*hits)[0].source).filename(), "f" + std::to_string(i) + ".md");
+    std::string expected = "f";
+    expected += std::to_string(i);
+    expected += ".md";
+    EXPECT_EQ(fs::path((*hits)[0].source).filename(), expected);
   }
 }
 
