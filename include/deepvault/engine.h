@@ -59,6 +59,11 @@ struct ModelInfo {
   std::vector<int32_t> eos_ids;  // end-of-generation tokens (EOS, EOT, <|im_end|>, ...)
   bool add_bos = false;          // the model's metadata asks for BOS before a prompt
   std::string chat_template;     // Jinja source from metadata / tokenizer_config.json, or empty
+  // Recommended sampling: DeepSeek's R1 defaults (temperature 0.6, top-p 0.95) unless the model's
+  // generation_config.json or GGUF general.sampling.* keys say otherwise.
+  double default_temperature = 0.6;
+  double default_top_p = 0.95;
+  int default_top_k = 0;
   std::string kernel_isa;        // "avx2", "plain", ...
 };
 

@@ -33,6 +33,8 @@ struct CliContext {
 
 void RegisterVersion(CLI::App& app, CliContext& ctx);
 void RegisterConfig(CLI::App& app, CliContext& ctx);
+void RegisterRun(CLI::App& app, CliContext& ctx);
+void RegisterBench(CLI::App& app, CliContext& ctx);
 void RegisterTokenize(CLI::App& app, CliContext& ctx);
 void RegisterKb(CLI::App& app, CliContext& ctx);
 void RegisterTemplate(CLI::App& app, CliContext& ctx);

@@ -72,6 +72,8 @@ int Run(int argc, char** argv) {
   AddGlobalOptions(app, ctx.globals);
   RegisterVersion(app, ctx);
   RegisterConfig(app, ctx);
+  RegisterRun(app, ctx);
+  RegisterBench(app, ctx);
   RegisterTokenize(app, ctx);
   RegisterKb(app, ctx);
   RegisterTemplate(app, ctx);

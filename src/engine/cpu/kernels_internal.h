@@ -10,6 +10,7 @@ namespace dv::cpu::internal {
 
 // nullptr when the ISA has no kernel for that weight type.
 DotFn Avx2Dot(TensorType weight);
+DotMultiFn Avx2DotMulti(TensorType weight);
 float Avx2DotF32F16(int64_t n, const float* q, const uint16_t* k);
 void Avx2AxpyF16(int64_t n, float a, const uint16_t* v, float* out);
 

@@ -25,6 +25,7 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
   const int64_t n_tiles = (w.rows + kRowTile - 1) / kRowTile;
   std::atomic<int64_t> next{0};
   const DotFn dot = w.kernel.fn;
+  const DotMultiFn multi = w.kernel.multi;
   auto work = [&](int, int) {
     for (int64_t tile; (tile = next.fetch_add(1, std::memory_order_relaxed)) < n_tiles;) {
       const int64_t r0 = tile * kRowTile, r1 = std::min(w.rows, r0 + kRowTile);
@@ -32,7 +33,16 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
         const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
         for (int64_t r = r0; r < r1; ++r) {
           const uint8_t* wr = w.data + static_cast<size_t>(r) * w.row_bytes;
-          for (int64_t t = t0; t < t1; ++t) y[t * w.rows + r] = dot(w.cols, wr, a + static_cast<size_t>(t) * act_row);
+          if (multi != nullptr && t1 - t0 > 1) {
+            float out[kMaxMultiDot];
+            for (int64_t t = t0; t < t1; t += kMaxMultiDot) {
+              const int count = static_cast<int>(std::min<int64_t>(kMaxMultiDot, t1 - t));
+              multi(w.cols, wr, a + static_cast<size_t>(t) * act_row, act_row, count, out);
+              for (int j = 0; j < count; ++j) y[(t + j) * w.rows + r] = out[j];
+            }
+          } else {
+            for (int64_t t = t0; t < t1; ++t) y[t * w.rows + r] = dot(w.cols, wr, a + static_cast<size_t>(t) * act_row);
+          }
         }
       }
     }

@@ -181,12 +181,12 @@ DotKernel PlainDot(TensorType weight) {
 #undef DV_PLAIN
     default: return {};
   }
-  return {fn, "plain"};
+  return {fn, nullptr, "plain"};
 }
 
 DotKernel SelectDot(TensorType weight, const CpuFeatures& features) {
   if (features.avx2) {
-    if (DotFn fn = internal::Avx2Dot(weight)) return {fn, "avx2"};
+    if (DotFn fn = internal::Avx2Dot(weight)) return {fn, internal::Avx2DotMulti(weight), "avx2"};
   }
   return PlainDot(weight);
 }

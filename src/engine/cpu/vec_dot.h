@@ -48,10 +48,15 @@ void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out)
 
 // w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format.
 using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);
+// One weight row against n_act (1..kMaxMultiDot) activation rows `a_stride` bytes apart:
+// out[j] = dot(w, a + j * a_stride). Unpacks the weights once for all rows (prefill).
+inline constexpr int kMaxMultiDot = 4;
+using DotMultiFn = void (*)(int64_t n, const uint8_t* w, const uint8_t* a, size_t a_stride, int n_act, float* out);
 
 struct DotKernel {
   DotFn fn = nullptr;
-  const char* isa = "none";  // "plain", "avx2", "avx512"
+  DotMultiFn multi = nullptr;  // nullptr: call fn per activation row
+  const char* isa = "none";    // "plain", "avx2", "avx512"
 };
 
 // The fastest kernel available for `weight` under `features`; fn == nullptr when unsupported.

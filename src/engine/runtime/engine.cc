@@ -214,6 +214,9 @@ class EngineImpl final : public Engine {
       }
       if (auto t = file->GetString("tokenizer.chat_template"); t.ok()) info_.chat_template = std::string(*t);
       if (auto n = file->GetString("general.name"); n.ok() && !n->empty()) info_.name = std::string(*n);
+      if (auto v = file->GetFloat("general.sampling.temp"); v.ok() && *v >= 0 && *v <= 100) info_.default_temperature = *v;
+      if (auto v = file->GetFloat("general.sampling.top_p"); v.ok() && *v > 0 && *v <= 1) info_.default_top_p = *v;
+      if (auto v = file->GetUnsigned("general.sampling.top_k"); v.ok() && *v <= 1000000) info_.default_top_k = static_cast<int>(*v);
     } else {
       tok = tok::LoadTokenizer(path / "tokenizer.json");
       const auto config = ReadJsonOrNull(path / "config.json");
@@ -224,6 +227,19 @@ class EngineImpl final : public Engine {
       }
       for (const auto* j : {&config, &gen_config}) {
         if (j->is_object() && j->contains("eos_token_id")) AddIds((*j)["eos_token_id"], info_.eos_ids);
+      }
+      if (gen_config.is_object()) {
+        const auto& g = gen_config;
+        if (g.contains("temperature") && g["temperature"].is_number() && g["temperature"].get<double>() >= 0 &&
+            g["temperature"].get<double>() <= 100) {
+          info_.default_temperature = g["temperature"].get<double>();
+        }
+        if (g.contains("top_p") && g["top_p"].is_number() && g["top_p"].get<double>() > 0 && g["top_p"].get<double>() <= 1) {
+          info_.default_top_p = g["top_p"].get<double>();
+        }
+        if (g.contains("top_k") && g["top_k"].is_number_unsigned() && g["top_k"].get<uint64_t>() <= 1000000) {
+          info_.default_top_k = g["top_k"].get<int>();
+        }
       }
       if (tok_config.is_object()) {
         if (tok_config.contains("add_bos_token") && tok_config["add_bos_token"].is_boolean()) {

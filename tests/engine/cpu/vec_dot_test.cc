@@ -108,6 +108,31 @@ TEST(VecDot, EverySimdKernelMatchesPlainPath) {
   }
 }
 
+TEST(VecDot, MultiRowKernelsEqualSingleRowKernels) {
+  int checked = 0;
+  for (const Case& c : Cases()) {
+    const DotKernel k = SelectDot(c.type);
+    if (k.multi == nullptr) continue;
+    const int64_t n = c.lengths.back();
+    const auto w = QuantizedRow(c.type, RandomFloats(n, 99));
+    std::vector<std::vector<uint8_t>> acts;
+    for (int j = 0; j < kMaxMultiDot; ++j) acts.push_back(Activations(c.type, RandomFloats(n, 200 + j, 2.f)));
+    const size_t stride = acts[0].size();
+    std::vector<uint8_t> packed;
+    for (const auto& a : acts) packed.insert(packed.end(), a.begin(), a.end());
+    for (int count = 1; count <= kMaxMultiDot; ++count) {
+      float out[kMaxMultiDot];
+      k.multi(n, w.data(), packed.data(), stride, count, out);
+      for (int j = 0; j < count; ++j) {
+        EXPECT_EQ(out[j], k.fn(n, w.data(), acts[j].data())) << quant::TypeName(c.type) << " count " << count;
+        ++checked;
+      }
+    }
+  }
+  if (!Features().avx2) GTEST_SKIP() << "no multi-row kernels without AVX2";
+  EXPECT_EQ(checked, 5 * 10);
+}
+
 TEST(VecDot, PlainPathApproximatesTheFloatDotProduct) {
   // Quantization error bounds: the plain path of each format is close to the exact float dot.
   for (const Case& c : Cases()) {
