@@ -33,6 +33,7 @@ struct CliContext {
 
 void RegisterVersion(CLI::App& app, CliContext& ctx);
 void RegisterConfig(CLI::App& app, CliContext& ctx);
+void RegisterModel(CLI::App& app, CliContext& ctx);
 void RegisterRun(CLI::App& app, CliContext& ctx);
 void RegisterBench(CLI::App& app, CliContext& ctx);
 void RegisterTokenize(CLI::App& app, CliContext& ctx);

@@ -72,6 +72,7 @@ int Run(int argc, char** argv) {
   AddGlobalOptions(app, ctx.globals);
   RegisterVersion(app, ctx);
   RegisterConfig(app, ctx);
+  RegisterModel(app, ctx);
   RegisterRun(app, ctx);
   RegisterBench(app, ctx);
   RegisterTokenize(app, ctx);
