@@ -204,9 +204,10 @@ TEST_F(ServerHttp, BadInputGets4xxAndServerKeepsServing) {
   for (const auto& c : cases) {
     ClientResponse r = Call(port_, "POST", c.path, c.body);
     EXPECT_EQ(r.status, c.status) << c.body.substr(0, 200) << " → " << r.body;
-    EXPECT_NE(r.body.find(c.message_part), std::string::npos) << c.body.substr(0, 200) << " → " << r.body;
     auto j = json::parse(r.body, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << r.body;
+    const std::string message = c.path.starts_with("/v1/") ? j["error"].value("message", "") : j.value("error", "");
+    EXPECT_NE(message.find(c.message_part), std::string::npos) << c.body.substr(0, 200) << " → " << r.body;
     if (c.path.starts_with("/v1/")) {
       EXPECT_TRUE(j["error"].contains("message") && j["error"].contains("type") && j["error"].contains("param") &&
                   j["error"].contains("code"))
