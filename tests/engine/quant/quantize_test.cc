@@ -99,7 +99,8 @@ TEST_F(QuantizeOracle, KQuantErrorWithinTenPercentOfLlamaCpp) {
 }
 
 // Formats without a llama.cpp file among the fixtures: error bounds on the same real tensors
-// (uniform-quantizer estimates as in dequantize_test.cc, with room above what we reach).
+// (uniform-quantizer estimates as in dequantize_test.cc, with room above what we reach), on the
+// matrices outside layer 1 (keeps the sanitizer build fast).
 TEST_F(QuantizeOracle, OtherFormatsReconstructWithinTheirBitBudget) {
   const std::map<TensorType, double> bound = {
       {TensorType::kQ2_K, 0.40}, {TensorType::kQ3_K, 0.22}, {TensorType::kQ4_1, 0.12},
@@ -108,7 +109,7 @@ TEST_F(QuantizeOracle, OtherFormatsReconstructWithinTheirBitBudget) {
   for (const auto& [type, max_err] : bound) {
     double worst = 0;
     for (const gguf::TensorInfo& t : f16_->tensors()) {
-      if (t.n_dims != 2) continue;
+      if (t.n_dims != 2 || t.name.rfind("blk.1.", 0) == 0) continue;
       const std::vector<float> src = Source(t.name);
       const double err = RelativeRmsError(RoundTrip(type, src, t.ne[0]), src);
       EXPECT_LE(err, max_err) << TypeName(type) << " " << t.name;
