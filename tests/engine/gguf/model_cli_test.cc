@@ -15,7 +15,13 @@ using dv::testing::BinaryPath;
 using dv::testing::RunCommand;
 using dv::testing::SharedPath;
 
-std::string Dv() { return "'" + BinaryPath("deepvault").string() + "'"; }
+// The binary, quoted for the shell (built with append: GCC 12 warns falsely on "'" + string).
+std::string Dv() {
+  std::string quoted = "'";
+  quoted.append(BinaryPath("deepvault").string());
+  quoted.push_back('\'');
+  return quoted;
+}
 
 TEST(ModelInfoCli, DescribesQ4KMOracleFile) {
   const auto path = SharedPath("fixtures/llamacpp-oracle/tiny-qwen2-s1-q4_k_m.gguf");
