@@ -68,8 +68,8 @@ TEST(WorkerPool, SplitCoversTheRangeOnce) {
 TEST(WorkerPool, RunsEveryThreadManyTimes) {
   WorkerPool pool(3);
   std::vector<int> hits(3, 0);
-  for (int i = 0; i < 300; ++i) pool.Run([&](int t, int n) { ASSERT_EQ(n, 3); ++hits[t]; });
-  EXPECT_EQ(hits, (std::vector<int>{300, 300, 300}));
+  for (int i = 0; i < 100; ++i) pool.Run([&](int t, int n) { ASSERT_EQ(n, 3); ++hits[t]; });
+  EXPECT_EQ(hits, (std::vector<int>{100, 100, 100}));
 }
 
 }  // namespace
