@@ -18,7 +18,7 @@ using Json = nlohmann::ordered_json;
 
 Status ToStatus(const TemplateError& e) {
   switch (e.kind()) {
-    case TemplateError::Kind::kLimit: return ResourceExhausted("chat template: " + e.message());
+    case TemplateError::Kind::kLimit: return ResourceExhausted(e.message());
     case TemplateError::Kind::kRaised: return InvalidArgument(e.message());
     default: return InvalidArgument(e.message());
   }

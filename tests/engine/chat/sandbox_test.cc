@@ -2,8 +2,6 @@
 // crash, a hang or unbounded memory.
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 #include "chat_test_util.h"
 
 namespace dv::chat {
@@ -12,17 +10,23 @@ namespace {
 using testing::Json;
 using testing::RenderWith;
 
-// Renders and requires failure with `code` within `seconds`; returns the message.
+// Renders and requires failure with `code`; returns the message. (A hang would show as the test
+// timing out; the bounds below are set low so each case fails fast even under sanitizers.)
 std::string ExpectFailure(const std::string& source, StatusCode code, const Json& vars = Json::object(),
-                          const RenderLimits& limits = {}, double seconds = 5.0) {
-  const auto start = std::chrono::steady_clock::now();
+                          const RenderLimits& limits = {}) {
   const auto out = RenderWith(source, vars, limits);
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_FALSE(out.ok()) << source;
-  EXPECT_LT(elapsed, seconds) << source;
   if (out.ok()) return "";
   EXPECT_EQ(out.status().code(), code) << source << " → " << out.status().ToString();
   return out.status().Describe();
+}
+
+RenderLimits Small() {
+  RenderLimits limits;
+  limits.max_loop_iterations = 100000;
+  limits.max_output_bytes = 4u << 20;
+  limits.max_work_bytes = 64u << 20;
+  return limits;
 }
 
 TEST(ChatSandbox, InfiniteMacroRecursionIsStopped) {
@@ -35,13 +39,13 @@ TEST(ChatSandbox, MutualRecursionThroughCallerIsStopped) {
 }
 
 TEST(ChatSandbox, HugeRangeIsRefusedBeforeAllocating) {
-  const std::string msg = ExpectFailure("{% for i in range(10**12) %}{% endfor %}", StatusCode::kResourceExhausted, {}, {}, 0.5);
+  const std::string msg = ExpectFailure("{% for i in range(10**12) %}{% endfor %}", StatusCode::kResourceExhausted);
   EXPECT_NE(msg.find("range()"), std::string::npos) << msg;
 }
 
 TEST(ChatSandbox, NestedLoopsHitTheIterationBound) {
   const std::string msg = ExpectFailure("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
-                                        StatusCode::kResourceExhausted);
+                                        StatusCode::kResourceExhausted, {}, Small());
   EXPECT_NE(msg.find("loop iterations"), std::string::npos) << msg;
 }
 
@@ -55,28 +59,30 @@ TEST(ChatSandbox, OutputExplosionHitsTheOutputBound) {
 
 TEST(ChatSandbox, StringDoublingHitsTheSizeBound) {
   ExpectFailure("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-                StatusCode::kResourceExhausted);
+                StatusCode::kResourceExhausted, {}, Small());
   ExpectFailure("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
-                StatusCode::kResourceExhausted);
+                StatusCode::kResourceExhausted, {}, Small());
 }
 
 TEST(ChatSandbox, ListDoublingHitsTheIterationBound) {
   ExpectFailure("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}",
-                StatusCode::kResourceExhausted);
+                StatusCode::kResourceExhausted, {}, Small());
   ExpectFailure("{{ ([1] * 10**12)|length }}", StatusCode::kResourceExhausted);
 }
 
 TEST(ChatSandbox, StringRepetitionAndReplaceAreSizedBeforeBuilding) {
-  ExpectFailure("{{ 'x' * 10**12 }}", StatusCode::kResourceExhausted, {}, {}, 0.5);
-  ExpectFailure("{{ 'ab' * 4611686018427387904 }}", StatusCode::kResourceExhausted, {}, {}, 0.5);
-  ExpectFailure("{{ ('x' * 1000000)|replace('', 'y' * 100) }}", StatusCode::kResourceExhausted, {}, {}, 2.0);
-  ExpectFailure("{{ ('x' * 1000000).replace('x', 'y' * 100) }}", StatusCode::kResourceExhausted, {}, {}, 2.0);
+  ExpectFailure("{{ 'x' * 10**12 }}", StatusCode::kResourceExhausted);
+  ExpectFailure("{{ 'ab' * 4611686018427387904 }}", StatusCode::kResourceExhausted);
+  ExpectFailure("{{ ('x' * 1000000)|replace('', 'y' * 100) }}", StatusCode::kResourceExhausted);
+  ExpectFailure("{{ ('x' * 1000000).replace('x', 'y' * 100) }}", StatusCode::kResourceExhausted);
 }
 
 TEST(ChatSandbox, TotalWorkIsBounded) {
   // Each iteration builds a 1 MB string: fine alone, bounded in total.
-  ExpectFailure("{% set s = 'x' * 1000000 %}{% for i in range(100000) %}{% set t = s ~ i %}{% endfor %}",
-                StatusCode::kResourceExhausted);
+  const std::string msg = ExpectFailure(
+      "{% set s = 'x' * 1000000 %}{% for i in range(1000) %}{% set t = s ~ i %}{% endfor %}",
+      StatusCode::kResourceExhausted, {}, Small());
+  EXPECT_NE(msg.find("bytes of text"), std::string::npos) << msg;
 }
 
 TEST(ChatSandbox, StepBoundStopsLongComputations) {
