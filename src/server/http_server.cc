@@ -328,7 +328,11 @@ class Session : public HttpServer::Impl::SessionBase, public std::enable_shared_
 
   void OnWritten(beast::error_code ec, size_t n) {
     writing_ = false;
-    if (ec) return Close(/*client_gone=*/true);
+    if (ec || state_ == State::kClosed) {
+      Close(/*client_gone=*/true);
+      queue_.clear();  // only now: the finished write referenced the front item
+      return;
+    }
     bytes_out_ += n;
     Item item = std::move(queue_.front());
     queue_.pop_front();
@@ -416,7 +420,7 @@ class Session : public HttpServer::Impl::SessionBase, public std::enable_shared_
     beast::error_code ignored;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(stream_).close();
-    queue_.clear();
+    if (!writing_) queue_.clear();  // a pending write still references the front item
   }
 
   friend class ResponderImpl;

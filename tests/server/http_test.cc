@@ -220,8 +220,10 @@ TEST_F(ServerHttp, BadInputGets4xxAndServerKeepsServing) {
 }
 
 TEST_F(ServerHttp, OversizedHeaderAndBodyAreRejected) {
-  ClientResponse big_header = Call(port_, "GET", "/health", "", {{"X-Pad", std::string(1 << 20, 'a')}});
-  EXPECT_EQ(big_header.status, 431) << big_header.error;
+  // Beast's own client refuses to build such a header, so it is written by hand.
+  const std::string big = "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(1 << 20, 'a') + "\r\n\r\n";
+  const std::string big_answer = RawExchange(port_, big, std::chrono::seconds(10));
+  EXPECT_EQ(big_answer.rfind("HTTP/1.1 431", 0), 0u) << big_answer.substr(0, 200);
   // A 1 GB body is refused from its Content-Length, before it is sent.
   const std::string head =
       "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{";

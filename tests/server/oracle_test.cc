@@ -1,10 +1,13 @@
 // Greedy tokens and log-probabilities served over HTTP (/v1/completions with logprobs) agree with
 // llama.cpp's own reference outputs for the same model and prompt
 // (../shared/fixtures/llamacpp-oracle: tiny-qwen2-s1-f16.gguf and its .json; see its README).
+// Tolerance 5e-3: llama.cpp rounds activations to 8 bits in its matrix products (README).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/tokenizer/load_gguf.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -55,12 +58,16 @@ TEST(ServerOracle, CompletionLogprobsMatchLlamaCpp) {
       const double gap = ref[0][1].get<double>() - ref[1][1].get<double>();
       const std::string best_text = AsJsonText(tokenizer.value()->TokenBytes(best));
       EXPECT_EQ(lp["tokens"][k], best_text) << c["prompt"] << " step " << k;
-      EXPECT_NEAR(lp["token_logprobs"][k].get<double>(), ref[0][1].get<double>(), 2e-3) << c["prompt"] << " step " << k;
+      EXPECT_NEAR(lp["token_logprobs"][k].get<double>(), ref[0][1].get<double>(), 5e-3) << c["prompt"] << " step " << k;
+      // The top-5 values (keys are token texts, which can coincide: compare the sorted values).
       const json& top = lp["top_logprobs"][k];
-      for (size_t j = 0; j < 5; ++j) {
-        const std::string text = AsJsonText(tokenizer.value()->TokenBytes(ref[j][0].get<int>()));
-        if (!top.contains(text)) continue;  // another token with the same bytes may hold the key
-        EXPECT_NEAR(top[text].get<double>(), ref[j][1].get<double>(), 2e-3) << c["prompt"] << " step " << k;
+      if (top.size() == 5) {
+        std::vector<double> got;
+        for (const auto& [text, value] : top.items()) got.push_back(value.get<double>());
+        std::sort(got.rbegin(), got.rend());
+        for (size_t j = 0; j < 5; ++j) {
+          EXPECT_NEAR(got[j], ref[j][1].get<double>(), 5e-3) << c["prompt"] << " step " << k << " rank " << j;
+        }
       }
       ++compared;
       if (gap < 5e-3) break;  // a near tie may legitimately resolve the other way from here on
