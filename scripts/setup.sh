@@ -26,7 +26,7 @@ PACKAGES=(
   libpoppler-cpp-dev libgumbo-dev libzip-dev libpugixml-dev zlib1g-dev
   python3-xapian python3-jieba       # tools/kb_reference baselines (benchmarks only)
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng   # OCR of scanned PDF pages (kb/parse)
-  pandoc python3-cairo fonts-wqy-microhei                 # tools/make_doc_fixtures.sh
+  # (tools/make_doc_fixtures.sh regenerates committed fixtures; it lists its own packages)
   # security / server
   libssl-dev libboost-dev
 )
