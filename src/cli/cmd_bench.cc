@@ -54,7 +54,11 @@ Status RunBench(const BenchOptions& o) {
   DV_ASSIGN_OR_RETURN(engine::SequenceId seq, e->CreateSequence());
 
   // Warm-up: pages in the weights, sizes the scratch buffers.
-  DV_RETURN_IF_ERROR(e->Prefill(seq, std::span(prompt).first(std::min(o.pp, 16))));
+  if (o.pp > 0) {
+    DV_RETURN_IF_ERROR(e->Prefill(seq, std::span(prompt).first(std::min(o.pp, 16))));
+  } else {
+    DV_RETURN_IF_ERROR(e->Decode(std::vector<engine::BatchItem>{{seq, 1, true}}));
+  }
   std::vector<double> pp_rates, tg_rates;
   for (int r = 0; r < o.reps; ++r) {
     if (o.pp > 0) {
