@@ -69,11 +69,33 @@ Result<RopeScaling> ParseRopeScaling(const json& j) {
   }
   if (r.type.empty()) return InvalidArgument("config.json: \"rope_scaling\" has no \"rope_type\"");
   DV_ASSIGN_OR_RETURN(r.factor, PositiveFloat(j, "factor", 1.0));
-  if (j.contains("original_max_position_embeddings")) {
+  if (j.contains("original_max_position_embeddings") && !j["original_max_position_embeddings"].is_null()) {
     DV_ASSIGN_OR_RETURN(const uint64_t n, PositiveInt(j, "original_max_position_embeddings", 0));
     r.original_max_position_embeddings = n;
   }
+  DV_ASSIGN_OR_RETURN(r.low_freq_factor, PositiveFloat(j, "low_freq_factor", 1.0));
+  DV_ASSIGN_OR_RETURN(r.high_freq_factor, PositiveFloat(j, "high_freq_factor", 4.0));
+  if (r.type == "llama3" && !(r.high_freq_factor > r.low_freq_factor)) {
+    return InvalidArgument("config.json: llama3 rope scaling needs high_freq_factor > low_freq_factor");
+  }
+  auto optional_positive = [&j](const char* key, std::optional<double>& out) -> Status {
+    if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+    DV_ASSIGN_OR_RETURN(const double v, PositiveFloat(j, key, 1.0));
+    out = v;
+    return Status::Ok();
+  };
+  DV_RETURN_IF_ERROR(optional_positive("beta_fast", r.beta_fast));
+  DV_RETURN_IF_ERROR(optional_positive("beta_slow", r.beta_slow));
+  DV_RETURN_IF_ERROR(optional_positive("attention_factor", r.attention_factor));
+  if (!r.attention_factor) DV_RETURN_IF_ERROR(optional_positive("attn_factor", r.attention_factor));
   return r;
+}
+
+// A token id field: a non-negative integer; lists (several EOS ids) and null are "absent".
+std::optional<uint64_t> TokenId(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || !it->is_number_integer() || it->get<int64_t>() < 0) return std::nullopt;
+  return it->get<uint64_t>();
 }
 
 }  // namespace
@@ -107,12 +129,25 @@ Result<HfModelConfig> HfModelConfig::Parse(std::string_view json_text) {
                            " is not a multiple of num_attention_heads " + std::to_string(c.num_attention_heads));
   }
   DV_ASSIGN_OR_RETURN(c.head_dim, PositiveInt(doc, "head_dim", c.hidden_size / c.num_attention_heads));
+  c.head_dim_in_file = has_head_dim;
   DV_ASSIGN_OR_RETURN(c.rope_theta, PositiveFloat(doc, "rope_theta", 10000.0));
   DV_ASSIGN_OR_RETURN(c.rms_norm_eps, PositiveFloat(doc, "rms_norm_eps", 1e-6));
   DV_ASSIGN_OR_RETURN(const std::optional<bool> tie, OptionalBool(doc, "tie_word_embeddings"));
   c.tie_word_embeddings = tie.value_or(false);
   DV_ASSIGN_OR_RETURN(c.attention_bias, OptionalBool(doc, "attention_bias"));
-  if (const auto it = doc.find("rope_scaling"); it != doc.end() && !it->is_null()) {
+  DV_ASSIGN_OR_RETURN(c.mlp_bias, OptionalBool(doc, "mlp_bias"));
+  c.bos_token_id = TokenId(doc, "bos_token_id");
+  c.eos_token_id = TokenId(doc, "eos_token_id");
+  c.pad_token_id = TokenId(doc, "pad_token_id");
+  if (const auto it = doc.find("rope_parameters"); it != doc.end() && !it->is_null()) {
+    if (!it->is_object()) return InvalidArgument("config.json: \"rope_parameters\" must be an object or null");
+    DV_ASSIGN_OR_RETURN(c.rope_theta, PositiveFloat(*it, "rope_theta", c.rope_theta));
+    const auto type = it->find("rope_type");
+    if (type == it->end() || !type->is_string() || type->get<std::string>() != "default") {
+      DV_ASSIGN_OR_RETURN(RopeScaling r, ParseRopeScaling(*it));
+      c.rope_scaling = std::move(r);
+    }
+  } else if (const auto it = doc.find("rope_scaling"); it != doc.end() && !it->is_null()) {
     DV_ASSIGN_OR_RETURN(RopeScaling r, ParseRopeScaling(*it));
     c.rope_scaling = std::move(r);
   }

@@ -21,10 +21,16 @@
 
 namespace dv::safetensors {
 
+// "rope_scaling" (transformers < 5) or "rope_parameters" (transformers >= 5, which also moves
+// rope_theta inside it). A rope_parameters object of type "default" means no scaling.
 struct RopeScaling {
   std::string type;                 // "rope_type" (or legacy "type"): "linear", "yarn", "llama3", ...
   double factor = 1.0;
   std::optional<uint64_t> original_max_position_embeddings;
+  double low_freq_factor = 1.0;     // llama3 (default 1)
+  double high_freq_factor = 4.0;    // llama3 (default 4)
+  std::optional<double> beta_fast, beta_slow;  // yarn
+  std::optional<double> attention_factor;      // yarn ("attention_factor" or "attn_factor")
   std::string json;                 // the whole object, for fields not modelled here
 };
 
@@ -39,10 +45,14 @@ struct HfModelConfig {
   uint64_t vocab_size = 0;
   uint64_t max_position_embeddings = 0;  // default 2048
   uint64_t head_dim = 0;                 // default: hidden_size / num_attention_heads
+  bool head_dim_in_file = false;         // "head_dim" was given explicitly
   double rope_theta = 10000.0;           // default 10000
   double rms_norm_eps = 1e-6;            // default 1e-6
   bool tie_word_embeddings = false;      // default false
   std::optional<bool> attention_bias;    // absent: the architecture decides (Qwen2 always has q/k/v bias)
+  std::optional<bool> mlp_bias;
+  // Special token ids ("bos_token_id", ...); absent when missing or not a single integer.
+  std::optional<uint64_t> bos_token_id, eos_token_id, pad_token_id;
   std::optional<RopeScaling> rope_scaling;
 
   // Parses and validates config.json text.
