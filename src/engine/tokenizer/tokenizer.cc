@@ -202,13 +202,14 @@ Status Tokenizer::EncodeAppend(std::string_view text, const EncodeOptions& optio
   if (options.add_special) out.insert(out.end(), spec_.prefix_ids.begin(), spec_.prefix_ids.end());
   const AddedTokenMatcher& matcher = options.allow_special ? all_added_ : non_special_added_;
   size_t pos = 0;
+  const bool input_start = !options.continuation;
   AddedTokenMatcher::Match m;
   while (matcher.FindNext(text, pos, &m)) {
-    EncodeSegment(text.substr(pos, m.begin - pos), pos == 0, out);
+    EncodeSegment(text.substr(pos, m.begin - pos), input_start && pos == 0, out);
     out.push_back(m.id);
     pos = m.end;
   }
-  EncodeSegment(text.substr(pos), pos == 0, out);
+  EncodeSegment(text.substr(pos), input_start && pos == 0, out);
   if (options.add_special) out.insert(out.end(), spec_.suffix_ids.begin(), spec_.suffix_ids.end());
   return Status::Ok();
 }

@@ -36,6 +36,8 @@ namespace dv::tok {
 struct EncodeOptions {
   bool allow_special = false;  // recognise special tokens written in the text
   bool add_special = false;    // add the spec's prefix/suffix ids (BOS, [CLS]/[SEP], ...)
+  bool continuation = false;   // text continues earlier input: no start-of-input handling
+                               // (e.g. SentencePiece's dummy-prefix space)
 };
 
 struct DecodeOptions {
