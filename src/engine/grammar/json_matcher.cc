@@ -1,0 +1,436 @@
+#include "engine/grammar/json_matcher.h"
+
+#include <algorithm>
+
+namespace dv::grammar {
+
+namespace {
+
+using Frame = JsonMatcher::Frame;
+using Kind = JsonMatcher::Kind;
+using Stack = JsonMatcher::Stack;
+
+const std::string kTrueText = "true", kFalseText = "false", kNullText = "null";
+
+enum ObjectPhase : uint8_t { kObjFirst, kObjColon, kObjAfterValue, kObjNeedKey };
+enum ArrayPhase : uint8_t { kArrFirst, kArrAfterValue, kArrNeedValue };
+enum StringPhase : uint8_t { kStrNormal, kStrEscape };
+// Number phases: JSON's number grammar. Accepting: kZero, kInt, kFrac, kExpDigits.
+enum NumberPhase : uint8_t { kMinus, kZero, kInt, kDot, kFrac, kExp, kExpSign, kExpDigits };
+
+bool IsWs(uint8_t c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
+bool IsHex(uint8_t c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool NumberAccepting(uint8_t phase) {
+  return phase == kZero || phase == kInt || phase == kFrac || phase == kExpDigits;
+}
+
+// Next number phase after `c`, or -1 when `c` does not continue the number.
+int NumberNext(uint8_t phase, uint8_t c, bool integer) {
+  const bool exp = (c == 'e' || c == 'E') && !integer;
+  switch (phase) {
+    case kMinus: return c == '0' ? kZero : IsDigit(c) ? kInt : -1;
+    case kZero: return c == '.' && !integer ? kDot : exp ? kExp : -1;
+    case kInt: return IsDigit(c) ? kInt : c == '.' && !integer ? kDot : exp ? kExp : -1;
+    case kDot: return IsDigit(c) ? kFrac : -1;
+    case kFrac: return IsDigit(c) ? kFrac : exp ? kExp : -1;
+    case kExp: return c == '+' || c == '-' ? kExpSign : IsDigit(c) ? kExpDigits : -1;
+    case kExpSign:
+    case kExpDigits: return IsDigit(c) ? kExpDigits : -1;
+  }
+  return -1;
+}
+
+int Nesting(const Stack& st) {
+  int n = 0;
+  for (const Frame& f : st) n += f.kind == Kind::kObject || f.kind == Kind::kArray;
+  return n;
+}
+
+bool CanAddKey(const Frame& obj) {
+  const SchemaNode* n = obj.node;
+  if (n->additional != nullptr) return true;
+  for (size_t i = 0; i < n->prop_names.size(); ++i) {
+    if (!(obj.mask >> i & 1) && n->prop_nodes[i] != nullptr) return true;
+  }
+  return false;
+}
+
+Frame KeyFrame(const Frame& obj) {
+  Frame k;
+  k.kind = Kind::kKey;
+  k.node = obj.node;
+  for (size_t i = 0; i < obj.node->prop_names.size(); ++i) {
+    k.mask2 |= uint64_t{1} << i;
+    if (!(obj.mask >> i & 1) && obj.node->prop_nodes[i] != nullptr) k.mask |= uint64_t{1} << i;
+  }
+  return k;
+}
+
+Frame ValueFrame(const SchemaNode* node) {
+  Frame v;
+  v.kind = Kind::kValue;
+  v.node = node;
+  return v;
+}
+
+Frame LiteralFrame(const std::string* text, bool control) {
+  Frame l;
+  l.kind = Kind::kLiteral;
+  l.lit = text;
+  l.flag = control;
+  return l;
+}
+
+enum class StrStep { kReject, kContent, kCharStart, kClose };
+
+// The shared string lexer of values and keys.
+StrStep StringByte(Frame& f, uint8_t c) {
+  if (f.hex > 0) {
+    if (!IsHex(c)) return StrStep::kReject;
+    --f.hex;
+    return StrStep::kContent;
+  }
+  if (f.phase == kStrEscape) {
+    f.phase = kStrNormal;
+    if (c == 'u') {
+      f.hex = 4;
+      return StrStep::kContent;
+    }
+    return std::string_view("\"\\/bfnrt").find(static_cast<char>(c)) != std::string_view::npos ? StrStep::kContent
+                                                                                                 : StrStep::kReject;
+  }
+  if (f.utf8 > 0) {
+    if ((c & 0xC0) != 0x80) return StrStep::kReject;
+    --f.utf8;
+    return StrStep::kContent;
+  }
+  if (c == '"') return StrStep::kClose;
+  if (c == '\\') {
+    f.phase = kStrEscape;
+    return StrStep::kCharStart;
+  }
+  if (c < 0x20) return StrStep::kReject;
+  if (c >= 0x80) {
+    if (c >= 0xC2 && c <= 0xDF) f.utf8 = 1;
+    else if (c >= 0xE0 && c <= 0xEF) f.utf8 = 2;
+    else if (c >= 0xF0 && c <= 0xF4) f.utf8 = 3;
+    else return StrStep::kReject;
+  }
+  return StrStep::kCharStart;
+}
+
+void Feed(Stack st, uint8_t c, bool control, std::vector<Stack>& out);
+
+// Starts a value of schema `node` with its first byte `c` (not whitespace) on top of `st`.
+void Expand(const Stack& st, const SchemaNode* node, uint8_t c, std::vector<Stack>& out) {
+  if (!node->any_of.empty()) {
+    for (const SchemaNode* alt : node->any_of) Expand(st, alt, c, out);
+    return;
+  }
+  if (node->has_literals) {
+    for (const std::string& lit : node->literals) {
+      if (static_cast<uint8_t>(lit[0]) != c) continue;
+      Stack s = st;
+      if (lit.size() > 1) {
+        s.push_back(LiteralFrame(&lit, false));
+        s.back().count = 1;
+      }
+      out.push_back(std::move(s));
+    }
+    return;
+  }
+  const uint8_t t = node->types;
+  Frame f;
+  f.node = node;
+  if (c == '{' && (t & kObject)) {
+    if (Nesting(st) >= kMaxNesting) return;
+    f.kind = Kind::kObject;
+  } else if (c == '[' && (t & kArray)) {
+    if (Nesting(st) >= kMaxNesting) return;
+    f.kind = Kind::kArray;
+  } else if (c == '"' && (t & kString)) {
+    f.kind = Kind::kString;
+  } else if ((c == '-' || IsDigit(c)) && (t & (kNumber | kInteger))) {
+    f.kind = Kind::kNumber;
+    f.flag = !(t & kNumber);
+    f.phase = c == '-' ? kMinus : c == '0' ? kZero : kInt;
+    f.count = 1;
+  } else if ((c == 't' || c == 'f') && (t & kBoolean)) {
+    f = LiteralFrame(c == 't' ? &kTrueText : &kFalseText, false);
+    f.count = 1;
+  } else if (c == 'n' && (t & kNull)) {
+    f = LiteralFrame(&kNullText, false);
+    f.count = 1;
+  } else {
+    return;
+  }
+  Stack s = st;
+  s.push_back(f);
+  out.push_back(std::move(s));
+}
+
+void Feed(Stack st, uint8_t c, bool control, std::vector<Stack>& out) {
+  while (!st.empty()) {
+    Frame& f = st.back();
+    if (f.kind == Kind::kLiteral) {
+      if ((control && !f.flag) || static_cast<uint8_t>((*f.lit)[f.count]) != c) return;
+      if (++f.count == f.lit->size()) st.pop_back();
+      out.push_back(std::move(st));
+      return;
+    }
+    if (control) return;
+    const bool ws = IsWs(c);
+    switch (f.kind) {
+      case Kind::kValue: {
+        if (ws) {
+          if (++f.ws > kMaxWhitespaceRun) return;
+          out.push_back(std::move(st));
+          return;
+        }
+        const SchemaNode* node = f.node;
+        st.pop_back();
+        Expand(st, node, c, out);
+        return;
+      }
+      case Kind::kNumber: {
+        const int next = NumberNext(f.phase, c, f.flag);
+        if (next >= 0) {
+          if (++f.count > static_cast<uint32_t>(kMaxNumberLength)) return;
+          f.phase = static_cast<uint8_t>(next);
+          out.push_back(std::move(st));
+          return;
+        }
+        if (!NumberAccepting(f.phase)) return;
+        st.pop_back();
+        continue;  // `c` belongs to what follows the number
+      }
+      case Kind::kString: {
+        switch (StringByte(f, c)) {
+          case StrStep::kReject: return;
+          case StrStep::kCharStart:
+            if (++f.count > f.node->max_length) return;
+            break;
+          case StrStep::kContent: break;
+          case StrStep::kClose:
+            if (f.count < f.node->min_length) return;
+            st.pop_back();
+            break;
+        }
+        out.push_back(std::move(st));
+        return;
+      }
+      case Kind::kKey: {
+        const StrStep step = StringByte(f, c);
+        if (step == StrStep::kReject) return;
+        const auto& names = f.node->prop_names;
+        if (step == StrStep::kClose) {
+          int32_t declared = -1;
+          for (size_t i = 0; i < names.size(); ++i) {
+            if ((f.mask2 >> i & 1) && names[i].size() == f.count) declared = static_cast<int32_t>(i);
+          }
+          Frame& obj = st[st.size() - 2];
+          if (declared >= 0) {
+            if (!(f.mask >> declared & 1)) return;  // already seen, or its schema is false
+            obj.mask |= uint64_t{1} << declared;
+          } else if (f.node->additional == nullptr) {
+            return;
+          }
+          obj.prop = declared;
+          st.pop_back();
+          out.push_back(std::move(st));
+          return;
+        }
+        uint64_t mask = 0, mask2 = 0;
+        for (size_t i = 0; i < names.size(); ++i) {
+          const bool match = names[i].size() > f.count && static_cast<uint8_t>(names[i][f.count]) == c;
+          if (match && (f.mask >> i & 1)) mask |= uint64_t{1} << i;
+          if (match && (f.mask2 >> i & 1)) mask2 |= uint64_t{1} << i;
+        }
+        if (mask == 0 && f.node->additional == nullptr) return;
+        f.mask = mask;
+        f.mask2 = mask2;
+        ++f.count;
+        out.push_back(std::move(st));
+        return;
+      }
+      case Kind::kObject: {
+        if (ws) {
+          if (++f.ws > kMaxWhitespaceRun) return;
+          out.push_back(std::move(st));
+          return;
+        }
+        f.ws = 0;
+        const bool may_close = (f.node->required & ~f.mask) == 0;
+        if (f.phase == kObjColon) {
+          if (c != ':') return;
+          f.phase = kObjAfterValue;
+          const SchemaNode* value = f.prop >= 0 ? f.node->prop_nodes[static_cast<size_t>(f.prop)] : f.node->additional;
+          st.push_back(ValueFrame(value));
+        } else if (c == '}' && f.phase != kObjNeedKey) {
+          if (!may_close) return;
+          st.pop_back();
+        } else if (c == ',' && f.phase == kObjAfterValue) {
+          if (!CanAddKey(f)) return;
+          f.phase = kObjNeedKey;
+        } else if (c == '"' && (f.phase == kObjFirst || f.phase == kObjNeedKey)) {
+          if (!CanAddKey(f)) return;
+          f.phase = kObjColon;
+          st.push_back(KeyFrame(f));
+        } else {
+          return;
+        }
+        out.push_back(std::move(st));
+        return;
+      }
+      case Kind::kArray: {
+        if (ws) {
+          if (++f.ws > kMaxWhitespaceRun) return;
+          out.push_back(std::move(st));
+          return;
+        }
+        f.ws = 0;
+        if (c == ']' && f.phase != kArrNeedValue) {
+          if (f.count < f.node->min_items) return;
+          st.pop_back();
+          out.push_back(std::move(st));
+          return;
+        }
+        if (f.phase == kArrAfterValue) {
+          if (c != ',' || f.count >= f.node->max_items) return;
+          f.phase = kArrNeedValue;
+          out.push_back(std::move(st));
+          return;
+        }
+        if (f.count >= f.node->max_items) return;
+        ++f.count;
+        f.phase = kArrAfterValue;
+        st.push_back(ValueFrame(f.node->items));
+        continue;  // `c` starts the item
+      }
+      case Kind::kLiteral: break;  // handled above
+    }
+    return;
+  }
+}
+
+void AddUnique(std::vector<Stack>& alts, size_t from) {
+  // Drop duplicates among alts[from..] and keep at most kMaxAlternatives.
+  size_t keep = from;
+  for (size_t i = from; i < alts.size(); ++i) {
+    bool dup = false;
+    for (size_t j = from; j < keep && !dup; ++j) dup = alts[j] == alts[i];
+    if (!dup && keep - from < static_cast<size_t>(kMaxAlternatives)) {
+      if (keep != i) alts[keep] = std::move(alts[i]);
+      ++keep;
+    }
+  }
+  alts.resize(keep);
+}
+
+}  // namespace
+
+TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab) : n_vocab_(n_vocab) {
+  std::vector<Token> plain;
+  for (auto& t : tokens) {
+    if (t.bytes.empty() || t.id < 0 || t.id >= n_vocab) continue;
+    (t.control ? control_ : plain).push_back(std::move(t));
+  }
+  std::sort(plain.begin(), plain.end(), [](const Token& a, const Token& b) { return a.bytes < b.bytes; });
+  // Insert in sorted order: a node's children are created in byte order, tokens grouped by node.
+  nodes_.push_back(Node{});
+  std::vector<std::pair<int32_t, uint32_t>> token_node;  // (id, node)
+  std::vector<uint32_t> path = {0};                      // nodes along the previous token's bytes
+  std::string prev;
+  std::vector<uint32_t> last_child(1, 0);
+  for (const Token& t : plain) {
+    size_t common = 0;
+    while (common < prev.size() && common < t.bytes.size() && prev[common] == t.bytes[common]) ++common;
+    path.resize(common + 1);
+    for (size_t d = common; d < t.bytes.size(); ++d) {
+      const uint32_t parent = path[d];
+      const auto id = static_cast<uint32_t>(nodes_.size());
+      Node n;
+      n.byte = static_cast<uint8_t>(t.bytes[d]);
+      nodes_.push_back(n);
+      last_child.push_back(0);
+      if (last_child[parent] == 0) nodes_[parent].first_child = id;
+      else nodes_[last_child[parent]].next_sibling = id;
+      last_child[parent] = id;
+      path.push_back(id);
+    }
+    token_node.emplace_back(t.id, path.back());
+    max_depth_ = std::max(max_depth_, t.bytes.size());
+    prev = t.bytes;
+  }
+  // Group token ids by node (tokens with equal bytes share one).
+  std::stable_sort(token_node.begin(), token_node.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (size_t i = 0; i < token_node.size();) {
+    Node& n = nodes_[token_node[i].second];
+    n.first_token = static_cast<uint32_t>(ids_.size());
+    const uint32_t node = token_node[i].second;
+    for (; i < token_node.size() && token_node[i].second == node; ++i) ids_.push_back(token_node[i].first);
+    n.end_token = static_cast<uint32_t>(ids_.size());
+  }
+}
+
+JsonMatcher::JsonMatcher(std::shared_ptr<const JsonSchema> schema, MatcherOptions options)
+    : schema_(std::move(schema)), options_(std::make_shared<const MatcherOptions>(std::move(options))) {
+  Stack st;
+  if (!options_->suffix.empty()) st.push_back(LiteralFrame(&options_->suffix, true));
+  st.push_back(ValueFrame(schema_->root()));
+  if (!options_->prefix.empty()) st.push_back(LiteralFrame(&options_->prefix, true));
+  alts_.push_back(std::move(st));
+}
+
+bool JsonMatcher::Accept(std::string_view bytes, bool control) {
+  std::vector<Stack> cur = alts_, next;
+  for (char ch : bytes) {
+    next.clear();
+    for (const Stack& s : cur) Feed(s, static_cast<uint8_t>(ch), control, next);
+    AddUnique(next, 0);
+    if (next.empty()) return false;
+    cur.swap(next);
+  }
+  alts_ = std::move(cur);
+  return true;
+}
+
+bool JsonMatcher::IsComplete() const {
+  for (const Stack& s : alts_) {
+    if (s.empty()) return true;
+    if (s.size() == 1 && s[0].kind == Kind::kNumber && NumberAccepting(s[0].phase)) return true;
+  }
+  return false;
+}
+
+bool JsonMatcher::CanContinue() const {
+  return std::any_of(alts_.begin(), alts_.end(), [](const Stack& s) { return !s.empty(); });
+}
+
+void JsonMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth, std::vector<std::vector<Stack>>& scratch,
+                       std::vector<uint8_t>& allowed) const {
+  for (uint32_t child = trie.nodes_[node].first_child; child != 0; child = trie.nodes_[child].next_sibling) {
+    const TokenTrie::Node& n = trie.nodes_[child];
+    std::vector<Stack>& next = scratch[depth + 1];
+    next.clear();
+    for (const Stack& s : scratch[depth]) Feed(s, n.byte, false, next);
+    if (next.empty()) continue;
+    AddUnique(next, 0);
+    for (uint32_t i = n.first_token; i < n.end_token; ++i) allowed[static_cast<size_t>(trie.ids_[i])] = 1;
+    Walk(trie, child, depth + 1, scratch, allowed);
+  }
+}
+
+void JsonMatcher::AllowedTokens(const TokenTrie& trie, std::vector<uint8_t>* allowed) const {
+  allowed->assign(static_cast<size_t>(trie.n_vocab()), 0);
+  std::vector<std::vector<Stack>> scratch(trie.max_depth_ + 2);
+  scratch[0] = alts_;
+  Walk(trie, 0, 0, scratch, *allowed);
+  for (const TokenTrie::Token& t : trie.control_) {
+    JsonMatcher probe = *this;
+    if (probe.Accept(t.bytes, /*control=*/true)) (*allowed)[static_cast<size_t>(t.id)] = 1;
+  }
+}
+
+}  // namespace dv::grammar

@@ -1,0 +1,178 @@
+// The JSON grammar state machine (engine/grammar) on valid and invalid prefixes, schema
+// compilation errors, and token masks over a small hand-made vocabulary. Valid documents are
+// checked against nlohmann::json's parser (a reference nobody here wrote).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "engine/grammar/json_matcher.h"
+#include "engine/grammar/json_schema.h"
+
+namespace dv::grammar {
+namespace {
+
+using Json = nlohmann::json;
+
+std::shared_ptr<const JsonSchema> Schema(const char* text) {
+  auto s = JsonSchema::Compile(Json::parse(text));
+  EXPECT_TRUE(s.ok()) << s.status().Describe();
+  return s.ok() ? *s : JsonSchema::AnyObject();
+}
+
+// Feeds `text` byte by byte; returns how many bytes were accepted.
+size_t AcceptedPrefix(JsonMatcher& m, std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!m.Accept(text.substr(i, 1))) return i;
+  }
+  return text.size();
+}
+
+bool Complete(const std::shared_ptr<const JsonSchema>& s, std::string_view text) {
+  JsonMatcher m(s);
+  return AcceptedPrefix(m, text) == text.size() && m.IsComplete();
+}
+
+TEST(ServerGrammar, AnyObjectAcceptsJsonObjectsOnly) {
+  auto any = JsonSchema::AnyObject();
+  for (const char* doc : {R"({})", R"({"a": [1, -2.5e+3, true, false, null, "x\u00e9\n"], "b": {"c": {}}})",
+                          "{\n  \"k\" : \"\xe4\xb8\xad\xe6\x96\x87\"\n}", R"({"a":0.5,"b":[],"c":[[]]})"}) {
+    EXPECT_TRUE(Complete(any, doc)) << doc;
+    EXPECT_TRUE(Json::accept(doc)) << doc;
+  }
+  struct Bad {
+    const char* text;
+    size_t accepted;  // bytes before the first rejected one
+  };
+  for (const Bad& b : {Bad{"[1]", 0}, Bad{"\"x\"", 0}, Bad{"{,", 1}, Bad{"{\"a\" 1", 5}, Bad{"{\"a\":01", 6},
+                       Bad{"{\"a\":1.}", 7}, Bad{"{\"a\":tru}", 8}, Bad{"{\"a\":\"\x01", 6}, Bad{"{\"a\":\"\\q", 7},
+                       Bad{"{\"a\":\"\xc3(", 7}, Bad{"{\"a\":[1,]", 8}, Bad{"{}x", 2}, Bad{"{\"a\":1,}", 7}}) {
+    JsonMatcher m(any);
+    EXPECT_EQ(AcceptedPrefix(m, b.text), b.accepted) << b.text;
+  }
+  JsonMatcher partial(any);
+  ASSERT_EQ(AcceptedPrefix(partial, R"({"a": [1, 2)"), 11u);
+  EXPECT_FALSE(partial.IsComplete());
+  EXPECT_TRUE(partial.CanContinue());
+  JsonMatcher done(any);
+  ASSERT_EQ(AcceptedPrefix(done, "{}"), 2u);
+  EXPECT_TRUE(done.IsComplete());
+  EXPECT_FALSE(done.CanContinue());
+}
+
+TEST(ServerGrammar, RejectedBytesLeaveTheStateUnchanged) {
+  JsonMatcher m(JsonSchema::AnyObject());
+  ASSERT_TRUE(m.Accept("{\"a\":"));
+  EXPECT_FALSE(m.Accept("1x"));
+  EXPECT_TRUE(m.Accept("12}"));
+  EXPECT_TRUE(m.IsComplete());
+}
+
+TEST(ServerGrammar, SchemaRequiredEnumAndAdditionalProperties) {
+  auto s = Schema(R"({"type":"object","properties":{"color":{"enum":["red","green"]},"n":{"type":"integer"},
+                      "tags":{"type":"array","items":{"type":"string","maxLength":3},"minItems":1,"maxItems":2}},
+                      "required":["color","n"],"additionalProperties":false})");
+  EXPECT_TRUE(Complete(s, R"({"color":"red","n":-12})"));
+  EXPECT_TRUE(Complete(s, R"({ "n": 0, "color": "green", "tags": ["abc", "é"] })"));
+  EXPECT_FALSE(Complete(s, R"({"color":"blue","n":1})"));   // not in the enum
+  EXPECT_FALSE(Complete(s, R"({"color":"red"})"));           // n is required
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1.5})"));   // integer
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1,"x":1})"));  // no additional properties
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1,"n":2})"));  // duplicate key
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1,"tags":[]})"));  // minItems
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1,"tags":["a","b","c"]})"));  // maxItems
+  EXPECT_FALSE(Complete(s, R"({"color":"red","n":1,"tags":["abcd"]})"));  // maxLength
+  // The closing brace is refused while a required key is missing; a comma is refused once every
+  // declared property is present and no others are allowed.
+  JsonMatcher m(s);
+  ASSERT_TRUE(m.Accept(R"({"color":"red")"));
+  EXPECT_FALSE(m.Accept("}"));
+  JsonMatcher full(s);
+  ASSERT_TRUE(full.Accept(R"({"color":"red","n":1,"tags":["a"])"));
+  EXPECT_FALSE(full.Accept(","));
+  EXPECT_TRUE(full.Accept("}"));
+}
+
+TEST(ServerGrammar, AnyOfConstNullableAndTopLevelNumbers) {
+  auto s = Schema(R"({"anyOf":[{"type":"null"},{"type":"object","properties":{"k":{"const":"v"}},"required":["k"]}]})");
+  EXPECT_TRUE(Complete(s, "null"));
+  EXPECT_TRUE(Complete(s, R"({"k":"v"})"));
+  EXPECT_TRUE(Complete(s, R"({"k":"v","other":[1]})"));  // additionalProperties absent: any value
+  EXPECT_FALSE(Complete(s, R"({"k":"w"})"));
+  auto n = Schema(R"({"type":["number","string"]})");
+  JsonMatcher m(n);
+  ASSERT_TRUE(m.Accept("-12.5e3"));
+  EXPECT_TRUE(m.IsComplete());   // a number can end here
+  EXPECT_TRUE(m.CanContinue());  // or go on
+  EXPECT_TRUE(Complete(n, "\"s\""));
+  EXPECT_FALSE(Complete(n, "true"));
+}
+
+TEST(ServerGrammar, UnsupportedKeywordsAndUnsatisfiableSchemasAreNamed) {
+  auto unsupported = JsonSchema::Compile(Json::parse(R"({"type":"object","properties":{"zip":{"type":"string","pattern":"^[0-9]+$"}}})"));
+  ASSERT_FALSE(unsupported.ok());
+  EXPECT_EQ(unsupported.status().message(), "unsupported JSON schema keyword \"pattern\" at $.properties.zip");
+  for (const char* schema : {R"({"type":"array","minItems":3,"maxItems":2})",
+                             R"({"type":"string","enum":[1,2]})",
+                             R"({"type":"object","properties":{"a":false},"required":["a"]})",
+                             R"({"anyOf":[{"type":"string","minLength":5,"maxLength":1},false]})",
+                             R"({"type":"object","required":["x"],"additionalProperties":false})",
+                             "false"}) {
+    auto r = JsonSchema::Compile(Json::parse(schema));
+    ASSERT_FALSE(r.ok()) << schema;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("cannot be satisfied"), std::string::npos) << r.status().message();
+  }
+  EXPECT_FALSE(JsonSchema::Compile(Json::parse(R"({"$ref":"#/$defs/x"})")).ok());
+  EXPECT_FALSE(JsonSchema::Compile(Json::parse(R"({"type":"date"})")).ok());
+  EXPECT_TRUE(JsonSchema::Compile(Json::parse(R"({"type":"string","format":"date-time","description":"d"})")).ok());
+}
+
+TEST(ServerGrammar, WrapperLiteralsAndControlTokens) {
+  auto s = Schema(R"({"type":"object","properties":{"name":{"const":"f"}},"required":["name"]})");
+  JsonMatcher m(s, {.prefix = "<tool_call>\n", .suffix = "\n</tool_call>"});
+  EXPECT_FALSE(m.Accept("{"));
+  ASSERT_TRUE(m.Accept("<tool_call>", /*control=*/true));
+  EXPECT_FALSE(m.Accept("{", /*control=*/true));  // control tokens never inside the JSON
+  ASSERT_TRUE(m.Accept("\n{\"name\":\"f\"}\n</tool_"));
+  EXPECT_FALSE(m.IsComplete());
+  ASSERT_TRUE(m.Accept("call>"));
+  EXPECT_TRUE(m.IsComplete());
+}
+
+TEST(ServerGrammar, TokenMaskMatchesByteByByteSimulation) {
+  // A vocabulary of single bytes and multi-byte pieces, some of which cross JSON tokens.
+  std::vector<std::string> pieces = {"{", "}", "\"", ":", ",", " ", "\n", "a", "b", "1", "0", "-", ".", "e",
+                                     "{\"", "\":", "\",", "\"}", "ab", "10", "true", "null", "[", "]", "\\", "n",
+                                     "\xc3", "\xa9", "\xc3\xa9", " \"", "}\n", "1}", "<x>", "", "t", "r", "u", "l", "f", "s"};
+  std::vector<TokenTrie::Token> tokens;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    tokens.push_back({static_cast<int32_t>(i), pieces[i], pieces[i] == "<x>"});
+  }
+  TokenTrie trie(tokens, static_cast<int32_t>(pieces.size()));
+  auto any = JsonSchema::AnyObject();
+  std::mt19937 rng(7);
+  // Random walks: at every step the mask must equal "Accept succeeds on a copy".
+  for (int walk = 0; walk < 40; ++walk) {
+    JsonMatcher m(any);
+    std::string text;
+    for (int step = 0; step < 30 && m.CanContinue(); ++step) {
+      std::vector<uint8_t> allowed;
+      m.AllowedTokens(trie, &allowed);
+      std::vector<int32_t> ok;
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        JsonMatcher probe = m;
+        const bool expect = !pieces[i].empty() && pieces[i] != "<x>" && probe.Accept(pieces[i]);
+        ASSERT_EQ(allowed[i] != 0, expect) << "piece '" << pieces[i] << "' at walk " << walk << " step " << step;
+        if (expect) ok.push_back(static_cast<int32_t>(i));
+      }
+      ASSERT_FALSE(ok.empty()) << text;
+      const std::string& piece = pieces[static_cast<size_t>(ok[rng() % ok.size()])];
+      ASSERT_TRUE(m.Accept(piece));
+      text += piece;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dv::grammar
