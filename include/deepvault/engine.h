@@ -35,7 +35,9 @@ class Tokenizer;
 
 namespace dv::engine {
 
-enum class KvCacheType { kF16, kF32 };
+// KV cache storage: fp16 (default, as llama.cpp), Q8_0 (53% of fp16's memory; needs a head
+// dimension divisible by 32), fp32 (reference precision, twice fp16's memory).
+enum class KvCacheType { kF16, kF32, kQ8_0 };
 
 struct LoadOptions {
   int n_threads = 0;      // 0: one per hardware thread
@@ -65,6 +67,8 @@ struct ModelInfo {
   double default_top_p = 0.95;
   int default_top_k = 0;
   std::string kernel_isa;        // "avx2", "plain", ...
+  std::string kv_type;           // "f16", "q8_0" or "f32"
+  uint64_t kv_cache_bytes = 0;   // K and V of all slots, allocated at load
 };
 
 using SequenceId = int32_t;

@@ -69,7 +69,7 @@ void QuantizeQ8_0(const float* x, int64_t n, uint8_t* out) {
     const float d = amax / 127.f;
     const float id = amax != 0 ? 127.f / amax : 0.f;
     y[i].d = quant::FloatToFp16(d);
-    for (int j = 0; j < kBlockSize; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(xb[j] * id));
+    for (int j = 0; j < kBlockSize; ++j) y[i].qs[j] = static_cast<int8_t>(std::nearbyint(xb[j] * id));
   }
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "engine/cpu/kv_attention.h"
 #include "engine/cpu/vec_dot.h"
 #include "engine/quant/dequantize.h"
 #include "engine/quant/fp16.h"
@@ -11,11 +12,13 @@
 namespace dv::model {
 namespace {
 
-// out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]; sum in double as llama.cpp does.
+// out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]; as llama.cpp: the sum in double, the mean,
+// eps and scale in float (the scale feeds 8-bit activation rounding: it must match to the bit).
 void RmsNorm(const float* x, const float* weight, int n, double eps, float* out) {
   double sum = 0;
   for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + eps));
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / std::sqrt(mean + static_cast<float>(eps));
   for (int i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
@@ -64,41 +67,18 @@ void Transformer::Attention(int layer, std::span<const BatchToken> batch, const 
   const int64_t items = static_cast<int64_t>(n_tok) * c_.n_head;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   std::atomic<int64_t> next{0};
+  const quant::TensorType kv_type = runtime::KvTensorType(cache.type());
+  const size_t head_bytes = cpu::KvRowBytes(kv_type, hd);
   auto work = [&](int, int) {
-    std::vector<float> scores;
+    std::vector<float> scratch;
     for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const int t = static_cast<int>(item / c_.n_head), h = static_cast<int>(item % c_.n_head);
       const BatchToken& bt = batch[t];
-      const int kv_head = h / group;
+      const size_t head_offset = static_cast<size_t>(h / group) * head_bytes;
       const float* q = q_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
-      const int n_pos = bt.pos + 1;
-      scores.resize(n_pos);
-      float max = -INFINITY;
-      const bool f32 = cache.type() == runtime::KvType::kF32;
-      const size_t head_offset = static_cast<size_t>(kv_head) * hd * (f32 ? sizeof(float) : sizeof(uint16_t));
-      for (int p = 0; p < n_pos; ++p) {
-        const uint8_t* k = cache.K(layer, bt.slot, p) + head_offset;
-        scores[p] = (f32 ? cpu::DotF32(hd, q, reinterpret_cast<const float*>(k))
-                         : cpu::DotF32F16(hd, q, reinterpret_cast<const uint16_t*>(k))) *
-                    scale;
-        max = std::max(max, scores[p]);
-      }
-      double sum = 0;
-      for (int p = 0; p < n_pos; ++p) {
-        scores[p] = std::exp(scores[p] - max);
-        sum += scores[p];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
       float* out = attn_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
-      std::fill(out, out + hd, 0.f);
-      for (int p = 0; p < n_pos; ++p) {
-        const uint8_t* v = cache.V(layer, bt.slot, p) + head_offset;
-        if (f32) {
-          cpu::AxpyF32(hd, scores[p] * inv, reinterpret_cast<const float*>(v), out);
-        } else {
-          cpu::AxpyF16(hd, scores[p] * inv, reinterpret_cast<const uint16_t*>(v), out);
-        }
-      }
+      cpu::AttendHead(kv_type, hd, q, cache.K(layer, bt.slot, 0) + head_offset, cache.V(layer, bt.slot, 0) + head_offset,
+                      cache.row_bytes(), bt.pos + 1, scale, out, scratch);
     }
   };
   int64_t work_size = 0;  // multiply-adds

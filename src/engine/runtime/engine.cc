@@ -66,9 +66,11 @@ class EngineImpl final : public Engine {
     int n_threads = options.n_threads;
     if (n_threads == 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     max_batch_ = options.max_batch;
-    cache_ = std::make_unique<runtime::KvCache>(
-        c.n_layer, options.max_sequences, n_ctx, c.kv_dim(),
-        options.kv_type == KvCacheType::kF32 ? runtime::KvType::kF32 : runtime::KvType::kF16);
+    const runtime::KvType kv_type = options.kv_type == KvCacheType::kF32    ? runtime::KvType::kF32
+                                    : options.kv_type == KvCacheType::kQ8_0 ? runtime::KvType::kQ8_0
+                                                                             : runtime::KvType::kF16;
+    DV_RETURN_IF_ERROR(runtime::CheckKvType(kv_type, c.head_dim));
+    cache_ = std::make_unique<runtime::KvCache>(c.n_layer, options.max_sequences, n_ctx, c.kv_dim(), kv_type);
     transformer_ = std::make_unique<model::Transformer>(c, weights_, n_threads);
     lengths_.assign(options.max_sequences, -1);
 
@@ -78,6 +80,8 @@ class EngineImpl final : public Engine {
     i.n_embd = c.n_embd;
     i.n_head = c.n_head;
     i.n_head_kv = c.n_head_kv;
+    i.kv_type = std::string(runtime::KvTypeName(kv_type));
+    i.kv_cache_bytes = cache_->bytes();
     i.n_vocab = c.n_vocab;
     i.n_ctx_train = c.n_ctx_train;
     i.n_ctx = n_ctx;

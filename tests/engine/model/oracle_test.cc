@@ -3,12 +3,19 @@
 // log-probabilities. For each format we check the mean absolute difference of our log-probabilities
 // for llama.cpp's ids, and that our arg-max equals llama.cpp's wherever its top-2 margin exceeds
 // the tolerance.
+//
+// Our graph computes what llama.cpp's CPU backend computes (fp16 Q/K/V and fp16 flash-attention
+// accumulator, 8-bit activations rounded as its quantizers do, RMSNorm scale in float), so the
+// remaining differences come from the summation order inside the dot-product kernels: a last-bit
+// difference flips an 8-bit activation rounding now and then. With the AVX2 kernels, which sum in
+// llama.cpp's order, Q8_0/Q6_K/Q5_K agree to ~1e-4 or better; each kernel set is tested.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 
+#include "engine/cpu/cpu_features.h"
 #include "model_test_util.h"
 #include "test_util.h"
 
@@ -17,13 +24,23 @@ namespace {
 
 struct Format {
   const char* name;
+  bool avx2_kernels;      // rebind every matrix to the AVX2 kernels (llama.cpp's summation order)
   double mean_tolerance;  // mean |ours - llama.cpp| over all checked log-probabilities
 };
+
+void UseKernels(ModelWeights& w, const cpu::CpuFeatures& features) {
+  auto rebind = [&](cpu::WeightMatrix& m) { m.kernel = cpu::SelectDot(m.type, features); };
+  for (LayerWeights& L : w.layers) {
+    for (cpu::WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) rebind(*m);
+  }
+  rebind(w.output);
+}
 
 class OracleTest : public ::testing::TestWithParam<Format> {};
 
 TEST_P(OracleTest, LogprobsAgreeWithLlamaCpp) {
   const Format f = GetParam();
+  if (f.avx2_kernels && !cpu::Features().avx2) GTEST_SKIP() << "no AVX2 on this CPU";
   const std::string stem = std::string("fixtures/llamacpp-oracle/tiny-qwen2-s1-") + f.name;
   const auto model_path = dv::testing::SharedPath(stem + ".gguf");
   const auto json_path = dv::testing::SharedPath(stem + ".json");
@@ -31,6 +48,11 @@ TEST_P(OracleTest, LogprobsAgreeWithLlamaCpp) {
   const auto oracle = nlohmann::json::parse(dv::testing::ReadFile(json_path));
   auto h = testing::Harness::Open(model_path, 128);
   ASSERT_NE(h, nullptr);
+  if (f.avx2_kernels) {
+    cpu::CpuFeatures avx2;
+    avx2.avx2 = true;
+    UseKernels(h->weights, avx2);
+  }
   const size_t V = h->source->config().n_vocab;
 
   double sum_diff = 0, max_diff = 0;
@@ -58,20 +80,26 @@ TEST_P(OracleTest, LogprobsAgreeWithLlamaCpp) {
     }
   }
   const double mean = sum_diff / n_diff;
-  std::printf("[ oracle   ] %-7s mean |dlogprob| %.2e  max %.2e  over %d values, arg-max checked at %d steps\n", f.name,
-              mean, max_diff, n_diff, argmax_checked);
+  std::printf("[ oracle   ] %-7s %-7s mean |dlogprob| %.2e  max %.2e  over %d values, arg-max checked at %d steps\n", f.name,
+              f.avx2_kernels ? "avx2" : "default", mean, max_diff, n_diff, argmax_checked);
   EXPECT_EQ(n_diff, 4 * 16 * 8);
   EXPECT_LE(mean, f.mean_tolerance) << f.name;
   EXPECT_GT(argmax_checked, 32);
 }
 
-INSTANTIATE_TEST_SUITE_P(SixFormats, OracleTest,
-                         // Reached: f16 1.5e-3; the quantized formats 2.2e-2 .. 3.2e-2 (the issue aims at
-                         // 2e-3 for Q8_0: not reached, see docs — our activation quantization is
-                         // llama.cpp's reference one, yet the noise is uncorrelated with theirs).
-                         ::testing::Values(Format{"f16", 2e-3}, Format{"q8_0", 2.5e-2}, Format{"q4_0", 3.5e-2},
-                                           Format{"q4_k_m", 3.5e-2}, Format{"q5_k_m", 3.5e-2}, Format{"q6_k", 3.5e-2}),
-                         [](const auto& info) { return std::string(info.param.name); });
+// Reached (AVX-512 VNNI machine): with the AVX2 kernels f16 1.5e-3, q8_0 1.0e-4, q4_0 9.2e-3
+// (llama.cpp repacks Q4_0 into interleaved 8x8 blocks with its own order), q4_k_m 5.5e-4, q5_k_m
+// 4.3e-4, q6_k 4.4e-7; with the default (fastest) kernels q8_0 6e-3 and q5_k_m 1.2e-2 (their sums
+// run in another order). F16 stays at 1.5e-3 because llama.cpp rounds activations to fp16 for F16
+// weights where we keep float (HF transformers agreement, hf_logits_test).
+INSTANTIATE_TEST_SUITE_P(
+    SixFormats, OracleTest,
+    ::testing::Values(Format{"f16", true, 2e-3}, Format{"q8_0", true, 5e-4}, Format{"q4_0", true, 1.5e-2},
+                      Format{"q4_k_m", true, 2e-3}, Format{"q5_k_m", true, 2e-3}, Format{"q6_k", true, 5e-5},
+                      // Default kernels: the issue's aims (2e-3 / 3e-2), Q8_0 at 1e-2 (see above).
+                      Format{"f16", false, 2e-3}, Format{"q8_0", false, 1e-2}, Format{"q4_0", false, 3e-2},
+                      Format{"q4_k_m", false, 3e-2}, Format{"q5_k_m", false, 3e-2}, Format{"q6_k", false, 3e-2}),
+    [](const auto& info) { return std::string(info.param.name) + (info.param.avx2_kernels ? "_avx2" : "_default"); });
 
 }  // namespace
 }  // namespace dv::model
