@@ -185,6 +185,9 @@ DotKernel PlainDot(TensorType weight) {
 }
 
 DotKernel SelectDot(TensorType weight, const CpuFeatures& features) {
+  if (features.avx512_vnni) {
+    if (DotKernel k = internal::Avx512VnniDot(weight); k.fn != nullptr) return k;
+  }
   if (features.avx2) {
     if (DotFn fn = internal::Avx2Dot(weight)) return {fn, internal::Avx2DotMulti(weight), "avx2"};
   }

@@ -53,10 +53,20 @@ using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);
 inline constexpr int kMaxMultiDot = 4;
 using DotMultiFn = void (*)(int64_t n, const uint8_t* w, const uint8_t* a, size_t a_stride, int n_act, float* out);
 
+// A tile of weight rows × activation rows: for r < n_rows (1..kMaxTileRows) and
+// t < n_act (1..kMaxTileActs), out[t * out_stride + r] = dot(w + r * w_stride, a + t * a_stride),
+// bit-identical to calling fn for each pair. Weights are unpacked once per tile row and
+// activations loaded once per tile column (decode: several rows × 1; prefill: 1 row × several).
+inline constexpr int kMaxTileRows = 4;
+inline constexpr int kMaxTileActs = 8;
+using DotTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* a,
+                           size_t a_stride, int n_act, float* out, size_t out_stride);
+
 struct DotKernel {
   DotFn fn = nullptr;
   DotMultiFn multi = nullptr;  // nullptr: call fn per activation row
   const char* isa = "none";    // "plain", "avx2", "avx512"
+  DotTileFn tile = nullptr;    // nullptr: MatMul uses multi / fn
 };
 
 // The fastest kernel available for `weight` under `features`; fn == nullptr when unsupported.
