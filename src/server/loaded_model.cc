@@ -9,6 +9,7 @@
 #include "engine/quant/tensor_type.h"
 #include "engine/tokenizer/load_gguf.h"
 #include "engine/tokenizer/loader.h"
+#include "engine/tokenizer/special_text_guard.h"
 
 namespace dv::server {
 namespace {
@@ -144,22 +145,38 @@ bool LoadedModel::IsStopToken(tok::TokenId id) const {
   return std::binary_search(stop_tokens_.begin(), stop_tokens_.end(), id);
 }
 
+namespace {
+
+// `value` with every string (not object keys) passed through guard.Protect.
+nlohmann::ordered_json ProtectStrings(const nlohmann::ordered_json& value, tok::SpecialTextGuard& guard) {
+  if (value.is_string()) return guard.Protect(value.get_ref<const std::string&>());
+  if (value.is_array() || value.is_object()) {
+    nlohmann::ordered_json out = value;
+    for (auto& item : out) item = ProtectStrings(item, guard);
+    return out;
+  }
+  return value;
+}
+
+}  // namespace
+
 Result<std::vector<tok::TokenId>> LoadedModel::EncodeChat(const nlohmann::ordered_json& messages,
                                                           const nlohmann::ordered_json& template_kwargs,
                                                           std::string* rendered) const {
+  // Message contents and template arguments come from the caller: special-token text in them
+  // is tokenized as plain text, never as control tokens (special_text_guard.h).
+  tok::SpecialTextGuard guard(*tokenizer_);
   chat::ChatTemplateInput input;
-  input.messages = messages;
+  input.messages = ProtectStrings(messages, guard);
   input.add_generation_prompt = true;
-  input.kwargs = template_kwargs;
+  input.kwargs = ProtectStrings(template_kwargs, guard);
   DV_ASSIGN_OR_RETURN(std::string prompt, template_->Render(input));
-  tok::EncodeOptions opts;
-  opts.allow_special = true;
-  DV_ASSIGN_OR_RETURN(std::vector<tok::TokenId> ids, tokenizer_->Encode(prompt, opts));
+  DV_ASSIGN_OR_RETURN(std::vector<tok::TokenId> ids, guard.Encode(prompt));
   const auto& prefix = tokenizer_->spec().prefix_ids;
   if (!prefix.empty() && (ids.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), ids.begin()))) {
     ids.insert(ids.begin(), prefix.begin(), prefix.end());
   }
-  if (rendered) *rendered = std::move(prompt);
+  if (rendered) *rendered = guard.Restore(prompt);
   return ids;
 }
 

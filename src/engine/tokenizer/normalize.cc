@@ -171,7 +171,7 @@ Result<Normalizer> Normalizer::Create(const std::vector<NormalizerStep>& steps) 
   return n;
 }
 
-void Normalizer::Apply(std::string_view text, std::string& out) const {
+void Normalizer::Apply(std::string_view text, std::string& out, bool continues_text) const {
   out.assign(text);
   for (const auto& step : steps_) {
     switch (step.kind) {
@@ -191,7 +191,7 @@ void Normalizer::Apply(std::string_view text, std::string& out) const {
         ReplaceAll(out, step.pattern, step.content);
         break;
       case NormalizerStep::Kind::kPrepend:
-        if (!out.empty()) out.insert(0, step.content);
+        if (!out.empty() && !continues_text) out.insert(0, step.content);
         break;
       case NormalizerStep::Kind::kStrip:
         StripWhitespace(out, step.left, step.right);

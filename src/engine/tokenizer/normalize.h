@@ -19,7 +19,8 @@ class Normalizer {
 
   bool empty() const { return steps_.empty(); }
   // Normalizes `text` (valid UTF-8) into `out` (replaced). Output is valid UTF-8.
-  void Apply(std::string_view text, std::string& out) const;
+  // `continues_text`: the text continues earlier input, so Prepend steps do not apply.
+  void Apply(std::string_view text, std::string& out, bool continues_text = false) const;
 
  private:
   std::vector<NormalizerStep> steps_;

@@ -205,22 +205,23 @@ Status Tokenizer::EncodeAppend(std::string_view text, const EncodeOptions& optio
   const bool input_start = !options.continuation;
   AddedTokenMatcher::Match m;
   while (matcher.FindNext(text, pos, &m)) {
-    EncodeSegment(text.substr(pos, m.begin - pos), input_start && pos == 0, out);
+    EncodeSegment(text.substr(pos, m.begin - pos), input_start && pos == 0, !input_start && pos == 0, out);
     out.push_back(m.id);
     pos = m.end;
   }
-  EncodeSegment(text.substr(pos), input_start && pos == 0, out);
+  EncodeSegment(text.substr(pos), input_start && pos == 0, !input_start && pos == 0, out);
   if (options.add_special) out.insert(out.end(), spec_.suffix_ids.begin(), spec_.suffix_ids.end());
   return Status::Ok();
 }
 
-void Tokenizer::EncodeSegment(std::string_view segment, bool at_input_start, std::vector<TokenId>& out) const {
+void Tokenizer::EncodeSegment(std::string_view segment, bool at_input_start, bool continues_text,
+                              std::vector<TokenId>& out) const {
   if (segment.empty()) return;
   thread_local std::string normalized;
   thread_local PieceList pieces;
   std::string_view text = segment;
   if (!normalizer_.empty()) {
-    normalizer_.Apply(segment, normalized);
+    normalizer_.Apply(segment, normalized, continues_text);
     text = normalized;
   }
   pre_tokenizer_.Apply(text, at_input_start, pieces);

@@ -81,7 +81,10 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
-  void EncodeSegment(std::string_view segment, bool at_input_start, std::vector<TokenId>& out) const;
+  // `continues_text`: the segment directly continues text encoded by an earlier call
+  // (EncodeOptions::continuation), so no start-of-text handling applies to it at all.
+  void EncodeSegment(std::string_view segment, bool at_input_start, bool continues_text,
+                     std::vector<TokenId>& out) const;
 
   TokenizerSpec spec_;
   Normalizer normalizer_;
