@@ -65,6 +65,27 @@ Result<server::ServerOptions> BuildOptions(const Config& cfg, const ServeArgs& a
   std::string models_dir = args.models_dir.empty() ? cfg.GetString("models_dir") : args.models_dir;
   if (models_dir.empty()) models_dir = (std::filesystem::path(cfg.GetString("data_dir")) / "models").string();
   o.registry.models_dir = models_dir;
+  o.breaker.window = Ms(cfg.GetDouble("server.breaker.window_s"));
+  o.breaker.error_rate = cfg.GetDouble("server.breaker.error_rate");
+  o.breaker.min_requests = static_cast<int>(cfg.GetInt("server.breaker.min_requests"));
+  o.breaker.cooldown = Ms(cfg.GetDouble("server.breaker.cooldown_s"));
+  o.cache_max_bytes = static_cast<uint64_t>(cfg.GetInt("server.cache.max_bytes"));
+  o.cache_ttl = Ms(cfg.GetDouble("server.cache.ttl_s"));
+  for (const ModelEntryConfig& m : cfg.models()) {
+    server::ModelEntryOptions e;
+    e.alias = m.alias;
+    e.file = m.file;
+    for (const auto& v : m.versions) e.versions.push_back({v.name, v.file, v.weight});
+    if (m.context) e.settings.n_ctx = static_cast<int>(*m.context);
+    if (m.threads) e.settings.n_threads = static_cast<int>(*m.threads);
+    if (m.parallel) e.settings.n_slots = static_cast<int>(*m.parallel);
+    e.sampling.temperature = m.temperature;
+    e.sampling.top_p = m.top_p;
+    e.sampling.min_p = m.min_p;
+    if (m.top_k) e.sampling.top_k = static_cast<int>(*m.top_k);
+    e.fallback = m.fallback;
+    o.model_entries.push_back(std::move(e));
+  }
   for (const auto& m : args.models) {
     std::error_code ec;
     if (!std::filesystem::exists(m, ec)) return NotFound("model file " + m + " does not exist");

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <cassert>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -176,6 +177,188 @@ Status Flatten(const toml::table& table, const std::string& prefix,
   return Status::Ok();
 }
 
+// ---- [[models]] entries ----
+
+bool IsNameChar(char c, bool allow_slash) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || (allow_slash && c == '/');
+}
+
+// A served model name: 1..200 of [A-Za-z0-9._-/] (':' is reserved for "<alias>:<version>").
+Status CheckName(const std::string& name, const std::string& key, const std::string& source, size_t max_len,
+                 bool allow_slash) {
+  const std::string allowed = allow_slash ? "letters, digits, '.', '_', '-', '/'" : "letters, digits, '.', '_', '-'";
+  if (name.empty() || name.size() > max_len) {
+    return InvalidArgument("config key " + Quote(key) + " (from " + source + "): must be 1.." +
+                           std::to_string(max_len) + " characters");
+  }
+  for (char c : name) {
+    if (!IsNameChar(c, allow_slash)) {
+      return InvalidArgument("config key " + Quote(key) + " (from " + source + "): " + Quote(name) +
+                             " has a character outside " + allowed);
+    }
+  }
+  return Status::Ok();
+}
+
+// A model file or HF folder named in an entry: "~/" expanded, relative to the config file's
+// folder, must exist.
+Result<std::filesystem::path> ModelPath(const toml::node& node, const std::string& key, const std::string& source,
+                                        const std::filesystem::path& config_dir) {
+  const ConfigKeySpec spec{key, ConfigType::kPath, "x", 0, 0, {}, ""};
+  DV_ASSIGN_OR_RETURN(ConfigValue v, FromToml(spec, node, source));
+  std::filesystem::path p = std::get<std::string>(v);
+  if (p.empty()) return KeyError(spec, source, "path must not be empty");
+  if (p.is_relative()) p = config_dir / p;
+  std::error_code ec;
+  const bool file = std::filesystem::is_regular_file(p, ec);
+  const bool folder = !file && std::filesystem::is_regular_file(p / "config.json", ec);
+  if (!file && !folder) {
+    return KeyError(spec, source, Quote(p.string()) + " is neither a model file nor a folder with config.json");
+  }
+  return std::filesystem::absolute(p, ec).lexically_normal();
+}
+
+template <typename T>
+Result<std::optional<T>> OptionalField(const toml::table& t, std::string_view name, const ConfigKeySpec& spec,
+                                       const std::string& source) {
+  const toml::node* node = t.get(name);
+  if (!node) return std::optional<T>();
+  DV_ASSIGN_OR_RETURN(ConfigValue v, FromToml(spec, *node, source));
+  return std::optional<T>(std::get<T>(v));
+}
+
+Result<ModelVersionConfig> ParseVersion(const toml::node& node, const std::string& key, const std::string& source,
+                                        const std::filesystem::path& config_dir) {
+  const toml::table* t = node.as_table();
+  if (!t) return InvalidArgument("config key " + Quote(key) + " (from " + source + "): expected a table {name, file, weight}");
+  ModelVersionConfig v;
+  for (const auto& [k, value] : *t) {
+    const std::string field(k.str());
+    if (field != "name" && field != "file" && field != "weight") {
+      return InvalidArgument("config key " + Quote(key + "." + field) + " (from " + source +
+                             "): unknown key; a version has name, file and weight");
+    }
+  }
+  const toml::node* name = t->get("name");
+  const toml::node* file = t->get("file");
+  const toml::node* weight = t->get("weight");
+  if (!name || !file || !weight) {
+    return InvalidArgument("config key " + Quote(key) + " (from " + source + "): a version needs name, file and weight");
+  }
+  const ConfigKeySpec name_spec{key + ".name", ConfigType::kString, "", 0, 0, {}, ""};
+  DV_ASSIGN_OR_RETURN(ConfigValue n, FromToml(name_spec, *name, source));
+  v.name = std::get<std::string>(n);
+  DV_RETURN_IF_ERROR(CheckName(v.name, key + ".name", source, 64, false));
+  DV_ASSIGN_OR_RETURN(v.file, ModelPath(*file, key + ".file", source, config_dir));
+  const ConfigKeySpec weight_spec{key + ".weight", ConfigType::kDouble, "", 0, 1e6, {}, ""};
+  DV_ASSIGN_OR_RETURN(ConfigValue w, FromToml(weight_spec, *weight, source));
+  v.weight = std::get<double>(w);
+  return v;
+}
+
+Result<ModelEntryConfig> ParseModelEntry(const toml::node& node, size_t index, const std::string& file,
+                                         const std::filesystem::path& config_dir) {
+  const std::string at = "models[" + std::to_string(index) + "]";
+  const std::string source = "file " + file;
+  const toml::table* t = node.as_table();
+  if (!t) return InvalidArgument("config file " + Quote(file) + ": " + at + " must be a table ([[models]])");
+  static const char* kKeys[] = {"alias",   "file",  "versions", "context", "threads", "parallel",
+                                "temperature", "top_p", "top_k",    "min_p",   "fallback"};
+  for (const auto& [k, value] : *t) {
+    bool known = false;
+    for (const char* key : kKeys) known = known || k.str() == key;
+    if (!known) {
+      return InvalidArgument("config key " + Quote(at + "." + std::string(k.str())) + " (from " + source +
+                             "): unknown key; allowed: alias, file, versions, context, threads, parallel, "
+                             "temperature, top_p, top_k, min_p, fallback");
+    }
+  }
+  ModelEntryConfig e;
+  e.source = source + ", " + at;
+  const toml::node* alias = t->get("alias");
+  if (!alias) return InvalidArgument("config key " + Quote(at + ".alias") + " (from " + source + "): required");
+  const ConfigKeySpec alias_spec{at + ".alias", ConfigType::kString, "", 0, 0, {}, ""};
+  DV_ASSIGN_OR_RETURN(ConfigValue a, FromToml(alias_spec, *alias, source));
+  e.alias = std::get<std::string>(a);
+  DV_RETURN_IF_ERROR(CheckName(e.alias, at + ".alias", source, 200, true));
+
+  const toml::node* path = t->get("file");
+  const toml::node* versions = t->get("versions");
+  if ((path != nullptr) == (versions != nullptr)) {
+    return InvalidArgument("config key " + Quote(at) + " (from " + source + "): set exactly one of file and versions");
+  }
+  if (path) {
+    DV_ASSIGN_OR_RETURN(e.file, ModelPath(*path, at + ".file", source, config_dir));
+  }
+  if (versions) {
+    const toml::array* list = versions->as_array();
+    if (!list || list->empty() || list->size() > 16) {
+      return InvalidArgument("config key " + Quote(at + ".versions") + " (from " + source +
+                             "): expected an array of 1..16 tables {name, file, weight}");
+    }
+    double total = 0;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string key = at + ".versions[" + std::to_string(i) + "]";
+      DV_ASSIGN_OR_RETURN(ModelVersionConfig v, ParseVersion(*list->get(i), key, source, config_dir));
+      for (const auto& other : e.versions) {
+        if (other.name == v.name) {
+          return InvalidArgument("config key " + Quote(key + ".name") + " (from " + source + "): version " +
+                                 Quote(v.name) + " appears twice");
+        }
+      }
+      total += v.weight;
+      e.versions.push_back(std::move(v));
+    }
+    if (total <= 0) {
+      return InvalidArgument("config key " + Quote(at + ".versions") + " (from " + source +
+                             "): the weights add up to 0; at least one version needs a positive weight");
+    }
+  }
+  auto spec = [&](const char* name, ConfigType type, double min, double max) {
+    return ConfigKeySpec{at + "." + name, type, "", min, max, {}, ""};
+  };
+  DV_ASSIGN_OR_RETURN(e.context, OptionalField<int64_t>(*t, "context", spec("context", ConfigType::kInt, 16, 1048576), source));
+  DV_ASSIGN_OR_RETURN(e.threads, OptionalField<int64_t>(*t, "threads", spec("threads", ConfigType::kInt, 0, 1024), source));
+  DV_ASSIGN_OR_RETURN(e.parallel, OptionalField<int64_t>(*t, "parallel", spec("parallel", ConfigType::kInt, 1, 1024), source));
+  DV_ASSIGN_OR_RETURN(e.temperature,
+                      OptionalField<double>(*t, "temperature", spec("temperature", ConfigType::kDouble, 0, 2), source));
+  DV_ASSIGN_OR_RETURN(e.top_p, OptionalField<double>(*t, "top_p", spec("top_p", ConfigType::kDouble, 1e-9, 1), source));
+  DV_ASSIGN_OR_RETURN(e.min_p, OptionalField<double>(*t, "min_p", spec("min_p", ConfigType::kDouble, 0, 1), source));
+  DV_ASSIGN_OR_RETURN(e.top_k, OptionalField<int64_t>(*t, "top_k", spec("top_k", ConfigType::kInt, 0, 1000000), source));
+  DV_ASSIGN_OR_RETURN(auto fallback,
+                      OptionalField<std::string>(*t, "fallback", spec("fallback", ConfigType::kString, 0, 0), source));
+  if (fallback) {
+    DV_RETURN_IF_ERROR(CheckName(*fallback, at + ".fallback", source, 200, true));
+    if (*fallback == e.alias) {
+      return InvalidArgument("config key " + Quote(at + ".fallback") + " (from " + source +
+                             "): a model cannot be its own fallback");
+    }
+    e.fallback = *fallback;
+  }
+  return e;
+}
+
+Result<std::vector<ModelEntryConfig>> ParseModelEntries(const toml::node& node, const std::string& file) {
+  const toml::array* list = node.as_array();
+  if (!list) {
+    return InvalidArgument("config file " + Quote(file) +
+                           ": key \"models\" must be an array of tables; write each model as a [[models]] entry");
+  }
+  const std::filesystem::path config_dir = std::filesystem::path(file).parent_path();
+  std::vector<ModelEntryConfig> out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    DV_ASSIGN_OR_RETURN(ModelEntryConfig e, ParseModelEntry(*list->get(i), i, file, config_dir));
+    for (const auto& other : out) {
+      if (other.alias == e.alias) {
+        return InvalidArgument("config key " + Quote("models[" + std::to_string(i) + "].alias") + " (from file " +
+                               file + "): alias " + Quote(e.alias) + " is already used by " + other.source);
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::string TomlValue(const ConfigValue& v) {
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
   if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
@@ -233,6 +416,10 @@ Result<Config> Config::Load(const std::vector<ConfigKeySpec>& schema, const Conf
       const auto& where = e.source().begin;
       return InvalidArgument("config file " + Quote(file) + " line " + std::to_string(where.line) + " column " +
                              std::to_string(where.column) + ": " + std::string(e.description()));
+    }
+    if (const toml::node* models = table.get("models")) {
+      DV_ASSIGN_OR_RETURN(cfg.models_, ParseModelEntries(*models, file));
+      table.erase("models");
     }
     std::vector<std::pair<std::string, const toml::node*>> flat;
     DV_RETURN_IF_ERROR(Flatten(table, "", flat, Quote(file)));
@@ -361,6 +548,17 @@ const std::vector<ConfigKeySpec>& DefaultConfigSchema() {
       {"server.memory_budget_mib", ConfigType::kInt, "32768", 1, 16777216, {}, "Weights + KV of all loaded models."},
       {"server.idle_unload_s", ConfigType::kInt, "300", 0, 31536000, {}, "Unload a model unused this long (0 = never)."},
       {"server.access_log", ConfigType::kString, "stderr", 0, 0, {}, "JSON access log: stderr, off, or a file path."},
+      {"server.cache.max_bytes", ConfigType::kInt, "67108864", 0, 68719476736, {},
+       "Response cache for deterministic requests (temperature 0 or a seed): byte budget; 0 = off."},
+      {"server.cache.ttl_s", ConfigType::kDouble, "600", 0.001, 31536000, {}, "Response cache: seconds an answer stays valid."},
+      {"server.breaker.window_s", ConfigType::kDouble, "60", 0.1, 86400, {},
+       "Circuit breaker: window over which a model's error rate is measured."},
+      {"server.breaker.error_rate", ConfigType::kDouble, "0.5", 0.01, 1, {},
+       "Circuit breaker: error rate in the window that opens the circuit."},
+      {"server.breaker.min_requests", ConfigType::kInt, "5", 1, 1000000, {},
+       "Circuit breaker: requests the window needs before the error rate counts."},
+      {"server.breaker.cooldown_s", ConfigType::kDouble, "30", 0.01, 86400, {},
+       "Circuit breaker: time an open circuit waits before one half-open probe."},
   };
   return *kSchema;
 }

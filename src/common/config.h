@@ -45,6 +45,28 @@ struct ConfigKeySpec {
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string>;
 
+// One version of a model entry with weighted routing (canary rollout).
+struct ModelVersionConfig {
+  std::string name;             // served as "<alias>:<name>"
+  std::filesystem::path file;   // absolute; exists
+  double weight = 0;            // share of traffic, relative to the other versions' weights
+};
+
+// One `[[models]]` entry of the config file. Either `file` (one model) or `versions` is set.
+struct ModelEntryConfig {
+  std::string alias;                         // the name clients ask for
+  std::filesystem::path file;                // absolute; exists; empty when `versions` is set
+  std::vector<ModelVersionConfig> versions;  // weighted versions; empty when `file` is set
+  std::optional<int64_t> context;            // tokens per sequence slot (server.context otherwise)
+  std::optional<int64_t> threads;            // compute threads (threads otherwise)
+  std::optional<int64_t> parallel;           // sequence slots (server.parallel otherwise)
+  // Default sampling, applied when a request does not set the field.
+  std::optional<double> temperature, top_p, min_p;
+  std::optional<int64_t> top_k;
+  std::string fallback;  // alias served while this model's circuit breaker is open; "" = none
+  std::string source;    // "file <path>, models[<i>]" for error messages
+};
+
 struct ConfigSources {
   std::optional<std::filesystem::path> file;                // TOML; absent = no file
   std::map<std::string, std::string> env;                   // only DEEPVAULT_* entries are looked at
@@ -66,6 +88,11 @@ class Config {
 
   // "default", "file <path>", "env DEEPVAULT_X", or "flag".
   const std::string& SourceOf(const std::string& key) const;
+  // The `[[models]]` entries of the config file, validated: known keys only, values in range,
+  // files that exist (a relative `file` is relative to the config file's folder), unique aliases
+  // and version names, positive total weight. Cross-references (`fallback`) are checked by the
+  // server, which also knows the models of the models directory.
+  const std::vector<ModelEntryConfig>& models() const { return models_; }
   // Warnings gathered while loading (unknown environment variables).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -81,6 +108,7 @@ class Config {
   const Entry* Find(const std::string& key) const;
 
   std::map<std::string, Entry> entries_;
+  std::vector<ModelEntryConfig> models_;
   std::vector<std::string> warnings_;
 };
 

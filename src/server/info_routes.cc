@@ -119,9 +119,26 @@ HttpResponse ErrorResponse(Dialect dialect, const Status& status) {
   return r;
 }
 
+// The registry's models, then each alias with versions (listed like its first version).
+std::vector<ModelListing> ListingsWithAliases(const RouteEnv& env) {
+  std::vector<ModelListing> out = env.registry->List();
+  if (!env.router) return out;
+  const size_t n = out.size();
+  for (const auto& [alias, versions] : env.router->aliases()) {
+    for (size_t i = 0; i < n; ++i) {
+      if (out[i].name != versions.front().model) continue;
+      ModelListing l = out[i];
+      l.name = alias;
+      out.push_back(std::move(l));
+      break;
+    }
+  }
+  return out;
+}
+
 HttpResponse ListOpenAiModels(const RouteEnv& env) {
   OJson data = OJson::array();
-  for (const auto& m : env.registry->List()) {
+  for (const auto& m : ListingsWithAliases(env)) {
     data.push_back({{"id", m.name}, {"object", "model"}, {"created", UnixSeconds(m.modified)}, {"owned_by", "deepvault"}});
   }
   return HttpResponse::Json(200, DumpJson(OJson{{"object", "list"}, {"data", std::move(data)}}));
@@ -129,7 +146,7 @@ HttpResponse ListOpenAiModels(const RouteEnv& env) {
 
 HttpResponse ListOllamaTags(const RouteEnv& env) {
   OJson models = OJson::array();
-  for (const auto& m : env.registry->List()) {
+  for (const auto& m : ListingsWithAliases(env)) {
     models.push_back({{"name", m.name},
                       {"model", m.name},
                       {"modified_at", Rfc3339(std::chrono::system_clock::time_point(

@@ -57,7 +57,7 @@ ModelRegistry::~ModelRegistry() {
   all.clear();
 }
 
-Status ModelRegistry::AddModel(const std::string& name, const fs::path& path) {
+Status ModelRegistry::AddModel(const std::string& name, const fs::path& path, const ModelSettings& settings) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound("model file " + path.string() + " does not exist");
   if (name.empty() || name.size() > 200) return InvalidArgument("model name must be 1..200 characters");
@@ -69,7 +69,22 @@ Status ModelRegistry::AddModel(const std::string& name, const fs::path& path) {
   }
   it->second.path = path;
   it->second.explicit_entry = true;
+  it->second.settings = settings;
   return Status::Ok();
+}
+
+std::string ModelRegistry::FileTag(const std::string& name) const {
+  const fs::path path = PathOf(name);
+  if (path.empty()) return "";
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  return path.string() + "|" + std::to_string(PathBytes(path)) + "|" + std::to_string(mtime);
+}
+
+fs::path ModelRegistry::PathOf(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  return it == entries_.end() ? fs::path() : it->second.path;
 }
 
 Status ModelRegistry::Scan() {
@@ -144,13 +159,17 @@ Result<std::shared_ptr<Scheduler>> ModelRegistry::LoadLocked(std::unique_lock<st
                                                              const std::string& name) {
   Entry& e = entries_[name];
   const fs::path path = e.path;
+  LoadOptions load = options_.load;
+  if (e.settings.n_ctx) load.n_ctx = *e.settings.n_ctx;
+  if (e.settings.n_threads) load.n_threads = *e.settings.n_threads;
+  if (e.settings.n_slots) load.n_slots = *e.settings.n_slots;
   const uint64_t bytes = PathBytes(path);
   DV_RETURN_IF_ERROR(MakeRoomLocked(bytes, name));
   e.loading = true;
   lock.unlock();
   spdlog::info("loading model {} from {}", name, path.string());
   const auto t0 = std::chrono::steady_clock::now();
-  auto loaded = LoadedModel::Load(path, options_.load);
+  auto loaded = LoadedModel::Load(path, load);
   std::shared_ptr<Scheduler> scheduler;
   if (loaded.ok()) scheduler = std::make_shared<Scheduler>(std::move(loaded).value(), options_.scheduler);
   lock.lock();
@@ -158,7 +177,16 @@ Result<std::shared_ptr<Scheduler>> ModelRegistry::LoadLocked(std::unique_lock<st
   e2.loading = false;
   loaded_cv_.notify_all();
   if (!scheduler) {
-    return std::move(loaded).error().AddContext("loading model \"" + name + "\" from " + path.string());
+    // A file that does not load is the server's problem, not the client's: 503, whatever the
+    // reader's code (except a budget the model does not fit, which stays ResourceExhausted).
+    Status error = std::move(loaded).error();
+    if (error.code() != StatusCode::kResourceExhausted) {
+      error = Unavailable("model \"" + name + "\" could not be loaded from " + path.string() + ": " + error.Describe());
+    } else {
+      error.AddContext("loading model \"" + name + "\" from " + path.string());
+    }
+    spdlog::warn("{}", error.Describe());
+    return error;
   }
   if (e2.scheduler) RetireLocked(e2, name);
   e2.scheduler = scheduler;

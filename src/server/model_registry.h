@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ struct RegistryOptions {
   SchedulerOptions scheduler;
   std::chrono::seconds idle_unload{300};  // 0 = never
   uint64_t memory_budget_bytes = uint64_t{32} << 30;
+};
+
+// Per-model overrides of RegistryOptions::load (config `[[models]]` entries).
+struct ModelSettings {
+  std::optional<int> n_ctx;
+  std::optional<int> n_threads;
+  std::optional<int> n_slots;
 };
 
 struct ModelListing {
@@ -55,15 +63,22 @@ class ModelRegistry {
   ~ModelRegistry();
 
   // Adds an explicit model. InvalidArgument when the name is taken or the file does not exist.
-  Status AddModel(const std::string& name, const std::filesystem::path& path);
+  Status AddModel(const std::string& name, const std::filesystem::path& path, const ModelSettings& settings = {});
   // Re-reads the models directory (explicit entries stay).
   Status Scan();
 
   std::vector<ModelListing> List() const;
   bool Has(const std::string& name) const;
 
+  // The file of `name` as it is now on disk: "path|size|mtime"; "" for unknown names. Changes when
+  // the file is replaced (hot reload), so it can key cached answers of that file.
+  std::string FileTag(const std::string& name) const;
+  // The model file (or folder) registered under `name`; empty for unknown names.
+  std::filesystem::path PathOf(const std::string& name) const;
+
   // The running scheduler of `name`, loading it if needed. NotFound for unknown names (the
-  // message lists the known ones), the load error otherwise.
+  // message lists the known ones); ResourceExhausted when the memory budget cannot fit it;
+  // Unavailable (HTTP 503) when the file fails to load.
   Result<std::shared_ptr<Scheduler>> Acquire(const std::string& name);
   // Loads `name` again and switches new requests to it.
   Status Reload(const std::string& name);
@@ -82,6 +97,7 @@ class ModelRegistry {
   struct Entry {
     std::filesystem::path path;
     bool explicit_entry = false;
+    ModelSettings settings;
     std::shared_ptr<Scheduler> scheduler;
     bool loading = false;
     uint64_t generation = 0;

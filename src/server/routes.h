@@ -10,6 +10,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/model_registry.h"
+#include "server/router.h"
 
 namespace dv::server {
 
@@ -17,6 +18,7 @@ enum class Dialect { kOpenAi, kOllama };
 
 struct RouteEnv {
   ModelRegistry* registry = nullptr;
+  const ModelRouter* router = nullptr;  // aliases with versions, for the model listings
   Metrics* metrics = nullptr;
   ThreadPool* work = nullptr;
   std::chrono::milliseconds default_timeout{600'000};

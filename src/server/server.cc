@@ -1,9 +1,15 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "server/api_request.h"
 #include "server/json_input.h"
+#include "server/model_defaults.h"
+#include "server/response_tap.h"
 #include "server/routes.h"
 
 namespace dv::server {
@@ -39,10 +45,95 @@ bool SecretEquals(std::string_view a, std::string_view b) {
 
 std::string JsonEscape(std::string_view s) { return DumpJson(nlohmann::json(std::string(s))); }
 
+// Streaming connections each hold a socket: lift the soft descriptor limit to the hard one.
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    spdlog::debug("raised the open file limit from {} to {}", before, lim.rlim_cur);
+  } else {
+    spdlog::warn("cannot raise the open file limit above {}; at most that many connections", before);
+  }
+}
+
+// Who a request is for, so that canary routing is sticky: the OpenAI `user` field or the
+// X-User-Id header (same namespace: a user keeps its version across APIs), else the API key.
+std::string UserKey(const HttpRequest& req, const std::string& user) {
+  if (!user.empty()) return "user:" + user;
+  if (std::string_view h = req.Header("X-User-Id"); !h.empty()) return "user:" + std::string(h);
+  std::string_view auth = req.Header("Authorization");
+  if (auth.size() > 7) return "key:" + std::string(auth.substr(7));
+  if (std::string_view k = req.Header("X-Api-Key"); !k.empty()) return "key:" + std::string(k);
+  return "";
+}
+
+// The model's default sampling for the fields the request leaves out (top level, or Ollama's
+// `options`).
+void ApplySamplingDefaults(const Json& body, bool ollama, const std::optional<SamplingDefaults>& d,
+                           SamplingParams& sampling) {
+  if (!d) return;
+  auto given = [&](const char* key) {
+    if (auto it = body.find(key); it != body.end() && !it->is_null()) return true;
+    if (!ollama) return false;
+    auto o = body.find("options");
+    if (o == body.end() || !o->is_object()) return false;
+    auto it = o->find(key);
+    return it != o->end() && !it->is_null();
+  };
+  if (d->temperature && !given("temperature")) sampling.temperature = *d->temperature;
+  if (d->top_p && !given("top_p")) sampling.top_p = *d->top_p;
+  if (d->top_k && !given("top_k")) sampling.top_k = *d->top_k;
+  if (d->min_p && !given("min_p")) sampling.min_p = *d->min_p;
+}
+
+// How a generation ended, for the circuit breaker: the model answered, the model failed (5xx,
+// or an error event in the stream other than a deadline), or it says nothing about the model
+// (client errors, rate limits, cancellations).
+CircuitBreaker::Outcome Classify(const TappedResponse& t, Dialect dialect) {
+  using Outcome = CircuitBreaker::Outcome;
+  const int status = t.response.status;
+  if (!t.response.stream || status != 200) {
+    if (status >= 200 && status < 300) return Outcome::kSuccess;
+    if (status == 500 || status == 503) return Outcome::kFailure;
+    return Outcome::kNeutral;
+  }
+  const std::string& last = t.last_chunk;
+  if (dialect == Dialect::kOpenAi) {
+    if (last == "data: [DONE]\n\n") return Outcome::kSuccess;
+  } else {
+    auto line = Json::parse(last, nullptr, false);
+    if (line.is_object() && !line.contains("error") && line.value("done", false)) return Outcome::kSuccess;
+  }
+  if (last.find("\"error\"") != std::string::npos) {
+    const bool deadline = last.find("timeout_error") != std::string::npos || last.find("deadline") != std::string::npos;
+    return deadline ? Outcome::kNeutral : Outcome::kFailure;
+  }
+  return Outcome::kNeutral;  // cancelled or the client left
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {
   registry_ = std::make_unique<ModelRegistry>(options_.registry, &metrics_);
+  router_ = std::make_unique<ModelRouter>(options_.breaker, &metrics_);
+  if (options_.cache_max_bytes > 0) {
+    cache_ = std::make_unique<ResponseCache>(options_.cache_max_bytes, options_.cache_ttl);
+    metrics_.Describe("deepvault_response_cache_requests_total", "counter",
+                      "Deterministic generation requests by cache result (hit, miss, bypass).");
+    metrics_.Describe("deepvault_response_cache_bytes", "gauge", "Bytes held by the response cache.");
+    metrics_.Describe("deepvault_response_cache_entries", "gauge", "Answers held by the response cache.");
+    metrics_.Describe("deepvault_response_cache_evictions_total", "counter",
+                      "Answers dropped from the response cache (reason: lru, ttl).");
+    ResponseCache* c = cache_.get();
+    metrics_.Gauge("deepvault_response_cache_bytes", {}, [c] { return static_cast<double>(c->stats().bytes); });
+    metrics_.Gauge("deepvault_response_cache_entries", {}, [c] { return static_cast<double>(c->stats().entries); });
+    metrics_.Gauge("deepvault_response_cache_evictions_total", {{"reason", "lru"}},
+                   [c] { return static_cast<double>(c->stats().evicted_lru); });
+    metrics_.Gauge("deepvault_response_cache_evictions_total", {{"reason", "ttl"}},
+                   [c] { return static_cast<double>(c->stats().expired); });
+  }
   http_ = std::make_unique<HttpServer>(options_.http);
   metrics_.Describe("deepvault_http_requests_total", "counter", "HTTP requests by route and status code.");
   metrics_.Describe("deepvault_http_request_duration_seconds", "histogram", "End-to-end HTTP request latency.");
@@ -71,9 +162,46 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
 
 Server::~Server() { Stop(); }
 
-Status Server::Start() {
+Status Server::RegisterModels() {
   for (const auto& [name, path] : options_.models) DV_RETURN_IF_ERROR(registry_->AddModel(name, path));
+  std::map<std::string, SamplingDefaults> configured;  // served name → config sampling
+  for (const auto& e : options_.model_entries) {
+    auto add = [&](const std::string& name, const std::filesystem::path& file) -> Status {
+      DV_RETURN_IF_ERROR(registry_->AddModel(name, file, e.settings).AddContext("config models entry " + e.alias));
+      configured[name] = e.sampling;
+      if (!e.fallback.empty()) router_->SetFallback(name, e.fallback);
+      return Status::Ok();
+    };
+    if (e.versions.empty()) {
+      DV_RETURN_IF_ERROR(add(e.alias, e.file));
+      continue;
+    }
+    std::vector<RouteVersion> versions;
+    for (const auto& v : e.versions) {
+      const std::string name = e.alias + ":" + v.name;
+      DV_RETURN_IF_ERROR(add(name, v.file));
+      versions.push_back({name, v.weight});
+    }
+    router_->AddAlias(e.alias, std::move(versions));
+  }
   DV_RETURN_IF_ERROR(registry_->Scan());
+  for (const std::string& name : router_->ReferencedNames()) {
+    if (!registry_->Has(name) && !router_->IsAlias(name)) {
+      return InvalidArgument("config models entry: fallback \"" + name + "\" is not a known model");
+    }
+  }
+  for (const auto& m : registry_->List()) {
+    auto it = configured.find(m.name);
+    const SamplingDefaults d = MergeSamplingDefaults(ReadSamplingDefaults(m.path),
+                                                     it == configured.end() ? SamplingDefaults() : it->second);
+    if (!d.empty()) router_->SetSamplingDefaults(m.name, d);
+  }
+  return Status::Ok();
+}
+
+Status Server::Start() {
+  RaiseFileLimit();
+  DV_RETURN_IF_ERROR(RegisterModels());
   if (options_.access_log != "off" && options_.access_log != "stderr") {
     access_file_ = std::fopen(options_.access_log.c_str(), "a");
     if (!access_file_) return Unavailable("cannot open access log " + options_.access_log);
@@ -137,6 +265,7 @@ void Server::WriteAccessLog(const AccessRecord& rec) {
 void Server::Handle(HttpRequest req, std::shared_ptr<Responder> r) {
   RouteEnv env;
   env.registry = registry_.get();
+  env.router = router_.get();
   env.metrics = &metrics_;
   env.work = work_.get();
   env.default_timeout = options_.default_timeout;
@@ -205,6 +334,7 @@ void Server::Handle(HttpRequest req, std::shared_ptr<Responder> r) {
   if (embed) {
     auto parsed = ollama ? ParseOllamaEmbed(*body) : ParseOpenAiEmbedding(*body);
     if (!parsed.ok()) return fail(parsed.status());
+    if (router_->IsAlias(parsed->model)) parsed->model = router_->PickVersion(parsed->model, UserKey(req, ""));
     if (!registry_->Has(parsed->model)) {
       return fail(NotFound("model \"" + parsed->model + "\" does not exist; see " + (ollama ? "/api/tags" : "/v1/models")));
     }
@@ -212,11 +342,71 @@ void Server::Handle(HttpRequest req, std::shared_ptr<Responder> r) {
   }
   auto parsed = gen_parser(*body);
   if (!parsed.ok()) return fail(parsed.status());
-  if (!registry_->Has(parsed->model)) {
+  if (!registry_->Has(parsed->model) && !router_->IsAlias(parsed->model)) {
     return fail(NotFound("model \"" + parsed->model + "\" does not exist; see " + (ollama ? "/api/tags" : "/v1/models")));
   }
-  parsed->no_cache = req.Header("Cache-Control").find("no-cache") != std::string_view::npos;
-  HandleGeneration(env, dialect, std::move(parsed).value(), r);
+  HandleGenerationRequest(req, *body, std::move(parsed).value(), dialect, std::move(r));
+}
+
+void Server::HandleGenerationRequest(const HttpRequest& req, const Json& body, GenerationRequest parsed,
+                                     Dialect dialect, std::shared_ptr<Responder> r) {
+  auto decision = router_->Route(parsed.model, UserKey(req, parsed.user));
+  if (!decision.ok()) return r->Send(ErrorResponse(dialect, decision.status()));
+  parsed.model = decision->model;
+  ApplySamplingDefaults(body, dialect == Dialect::kOllama, router_->Defaults(decision->model), parsed.sampling);
+  parsed.no_cache = req.Header("Cache-Control").find("no-cache") != std::string_view::npos;
+
+  std::vector<HttpHeader> headers = {{"X-Deepvault-Model", decision->model}};
+  if (!decision->fallback_from.empty()) headers.push_back({"X-Deepvault-Fallback-From", decision->fallback_from});
+
+  // Deterministic answers come from (and go to) the response cache.
+  std::string cache_key;
+  const bool deterministic = parsed.sampling.temperature == 0 || parsed.sampling.has_seed;
+  if (cache_ && deterministic) {
+    cache_key = registry_->FileTag(decision->model) + "\n" + req.path + "\n" + CanonicalRequestKey(body, decision->model);
+    if (parsed.no_cache) {
+      metrics_.Add("deepvault_response_cache_requests_total", {{"result", "bypass"}});
+    } else if (auto hit = cache_->Get(cache_key)) {
+      metrics_.Add("deepvault_response_cache_requests_total", {{"result", "hit"}});
+      router_->Record(*decision, CircuitBreaker::Outcome::kNeutral);  // frees a probe slot; says nothing
+      HttpResponse head;
+      head.status = hit->status;
+      head.content_type = hit->content_type;
+      head.headers = hit->headers;
+      head.headers.insert(head.headers.end(), headers.begin(), headers.end());
+      head.headers.push_back({"X-Cache", "hit"});
+      if (!hit->stream) {
+        head.body = hit->body;
+        return r->Send(std::move(head));
+      }
+      r->StartStream(std::move(head));
+      for (const auto& chunk : hit->chunks) {
+        if (!r->Write(chunk)) break;
+      }
+      return r->End();
+    } else {
+      metrics_.Add("deepvault_response_cache_requests_total", {{"result", "miss"}});
+    }
+    headers.push_back({"X-Cache", "miss"});
+  }
+
+  const uint64_t record_limit = cache_key.empty() ? 0 : cache_->max_entry_bytes();
+  auto on_finish = [this, decision = *decision, cache_key, dialect](const TappedResponse& t) {
+    const auto outcome = Classify(t, dialect);
+    router_->Record(decision, outcome);
+    if (!cache_key.empty() && outcome == CircuitBreaker::Outcome::kSuccess && t.recorded &&
+        t.response.status == 200) {
+      cache_->Put(cache_key, t.response);
+    }
+  };
+  auto tap = std::make_shared<ResponseTap>(std::move(r), std::move(headers), record_limit, std::move(on_finish));
+  RouteEnv env;
+  env.registry = registry_.get();
+  env.metrics = &metrics_;
+  env.work = work_.get();
+  env.default_timeout = options_.default_timeout;
+  env.version = options_.version;
+  HandleGeneration(env, dialect, std::move(parsed), std::move(tap));
 }
 
 }  // namespace dv::server
