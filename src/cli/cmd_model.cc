@@ -1,13 +1,16 @@
 // deepvault model info FILE [--json] [--template]
 // deepvault model quantize IN.gguf OUT.gguf TYPE [--threads N]
+// deepvault model convert HF_DIR -o OUT.gguf [--type T] [--tokenizer-pre NAME] [--name NAME] [--threads N]
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
+#include "engine/convert/hf_to_gguf.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/model_quantizer.h"
 #include "engine/gguf/model_summary.h"
@@ -215,6 +218,57 @@ void RegisterModel(CLI::App& app, CliContext& ctx) {
     }
     std::printf("wrote %s: %s (%s of tensor data, from %s)\n", qopts->output.c_str(), types.c_str(),
                 HumanBytes(report->output_bytes).c_str(), HumanBytes(report->input_bytes).c_str());
+    ctx.exit_code = 0;
+  });
+
+  auto* convert = model->add_subcommand(
+      "convert", "Convert a Hugging Face checkpoint folder (Llama, Qwen2, Qwen3) to GGUF (see docs/MODELS.md)");
+  struct ConvertCliOptions {
+    std::string input, output, type = "f16", tokenizer_pre, name;
+    int threads = 0;
+  };
+  auto copts = std::make_shared<ConvertCliOptions>();
+  convert->add_option("HF_DIR", copts->input, "Folder with config.json, tokenizer.json and *.safetensors")
+      ->required();
+  convert->add_option("-o,--output", copts->output, "Output GGUF file")->required();
+  convert->add_option("--type", copts->type, "f32, f16 (default), bf16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
+  convert->add_option("--tokenizer-pre", copts->tokenizer_pre,
+                      "tokenizer.ggml.pre to write when the pre-tokenizer is not recognised (e.g. qwen2)");
+  convert->add_option("--name", copts->name, "general.name (default: the folder's name)");
+  convert->add_option("--threads", copts->threads, "Worker threads (default: one per core)");
+  convert->callback([&ctx, copts] {
+    auto type = convert::ParseOutputType(copts->type);
+    if (!type.ok()) {
+      ctx.exit_code = ReportError(type.status());
+      return;
+    }
+    if (copts->threads < 0 || copts->threads > 1024) {
+      ctx.exit_code = ReportError(InvalidArgument("--threads must be between 1 and 1024"));
+      return;
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_directory(copts->input, ec)) {
+      ctx.exit_code = ReportError(NotFound(copts->input + " is not a folder (expected an HF checkpoint folder)"));
+      return;
+    }
+    convert::ConvertOptions options;
+    options.type = *type;
+    options.tokenizer_pre = copts->tokenizer_pre;
+    options.name = copts->name;
+    ThreadPool pool(static_cast<size_t>(copts->threads));
+    auto report = convert::ConvertHfToGguf(copts->input, copts->output, options, pool);
+    if (!report.ok()) {
+      ctx.exit_code = ReportError(std::move(report).error().AddContext("converting " + copts->input));
+      return;
+    }
+    std::string types;
+    for (const auto& [t, count] : report->tensors_per_type) {
+      types += (types.empty() ? "" : ", ") + std::to_string(count) + " " + quant::TypeName(t);
+    }
+    std::printf("wrote %s: %s, %s parameters, %s tensors (%s), %s\n", copts->output.c_str(),
+                report->architecture.c_str(), HumanCount(report->n_parameters).c_str(), std::string(type->name()).c_str(),
+                types.c_str(), HumanBytes(report->output_bytes).c_str());
+    std::printf("tokenizer.ggml.pre = %s (%s)\n", report->tokenizer_pre.c_str(), report->tokenizer_pre_reason.c_str());
     ctx.exit_code = 0;
   });
 }

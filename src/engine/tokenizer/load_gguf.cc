@@ -23,7 +23,7 @@ PreTokenizerStep SplitStep(std::string_view pattern) {
 // each model's tokenizer.json).
 Status ByteLevelPreTokenizer(std::string_view pre, TokenizerSpec& spec) {
   auto& steps = spec.pre_tokenizers;
-  if (pre.empty() || pre == "default" || pre == "gpt2") {
+  if (pre.empty() || pre == "default" || pre == "gpt2" || pre == "gpt-2") {
     PreTokenizerStep b;
     b.kind = PreTokenizerStep::Kind::kByteLevel;
     b.use_regex = true;
