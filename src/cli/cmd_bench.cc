@@ -1,6 +1,6 @@
 // deepvault bench: prompt-processing and generation speed of a model, like llama-bench's pp/tg.
 //
-//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--json]
 // pp: one forward pass over p tokens (chunks of 512) into an empty sequence; tg: n single-token
 // decode steps from an empty sequence. Each is repeated REPS times after a warm-up; the median,
 // minimum and maximum are reported, with the weight bytes read per generated token × tg rate as
@@ -22,6 +22,7 @@ namespace {
 struct BenchOptions {
   std::string model;
   int pp = 512, tg = 128, threads = 0, reps = 5;
+  std::string cache_type = "f16";
   bool json = false;
 };
 
@@ -45,7 +46,11 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 Status RunBench(const BenchOptions& o) {
   const int n_ctx = std::max(o.pp, o.tg) + 1;
-  DV_ASSIGN_OR_RETURN(auto e, engine::Engine::Load(o.model, {.n_threads = o.threads, .n_ctx = n_ctx}));
+  const engine::KvCacheType kv_type = o.cache_type == "q8_0"  ? engine::KvCacheType::kQ8_0
+                                      : o.cache_type == "f32" ? engine::KvCacheType::kF32
+                                                              : engine::KvCacheType::kF16;
+  DV_ASSIGN_OR_RETURN(auto e,
+                      engine::Engine::Load(o.model, {.n_threads = o.threads, .n_ctx = n_ctx, .kv_type = kv_type}));
   const engine::ModelInfo& info = e->info();
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> token(0, info.n_vocab - 1);
@@ -94,6 +99,8 @@ Status RunBench(const BenchOptions& o) {
                         {"tg_tokens_per_s_min", tg.min},
                         {"tg_tokens_per_s_max", tg.max},
                         {"bytes_per_token", info.bytes_per_token},
+                        {"kv_type", info.kv_type},
+                        {"kv_cache_bytes", info.kv_cache_bytes},
                         {"tg_gb_per_s", gb_per_s}};
     std::printf("%s\n", j.dump().c_str());
     return Status::Ok();
@@ -101,6 +108,8 @@ Status RunBench(const BenchOptions& o) {
   std::printf("model %s (%s, %s, %.2f GB read per token), %d threads, %s kernels, %d reps\n", info.name.c_str(),
               info.arch.c_str(), info.weight_type.c_str(), info.bytes_per_token / 1e9, info.n_threads,
               info.kernel_isa.c_str(), o.reps);
+  std::printf("KV cache %s, %.2f MiB for %d positions\n", info.kv_type.c_str(), info.kv_cache_bytes / 1048576.0,
+              info.n_ctx);
   if (o.pp > 0) std::printf("pp%-5d %8.2f tok/s  (min %.2f, max %.2f)\n", o.pp, pp.median, pp.min, pp.max);
   if (o.tg > 0) {
     std::printf("tg%-5d %8.2f tok/s  (min %.2f, max %.2f)  %.1f GB/s of weights\n", o.tg, tg.median, tg.min, tg.max,
@@ -119,6 +128,8 @@ void RegisterBench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("-n,--n-gen", o->tg, "Generated tokens per tg run (0: skip)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)")->check(CLI::Range(0, 256));
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions (median reported)")->check(CLI::Range(1, 1000));
+  cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 or f32")
+      ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->callback([&ctx, o] {
     Status s = RunBench(*o);

@@ -2,6 +2,7 @@
 //
 //   deepvault run -m MODEL [-p PROMPT | --chat] [-n N] [--temp T] [--seed S] [--top-k K] [--top-p P]
 //                 [--min-p P] [--logprobs K] [--json] [-t THREADS] [-c CTX] [--stop S]...
+//                 [--cache-type f16|q8_0|f32]
 // Without --json only the generated text goes to stdout (streamed); with --json one object:
 //   {"prompt_ids":[...], "generated_ids":[...], "text":"...", "logprobs":[[{"id":..,"logprob":..},...],...]}
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "deepvault/engine.h"
 #include "engine/chat/chat_template.h"
 #include "engine/sampling/sampler.h"
+#include "engine/tokenizer/special_text_guard.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace dv::cli {
@@ -34,8 +36,15 @@ struct RunOptions {
   double repeat_penalty = 1.0;
   int logprobs = 0;
   int threads = 0, ctx = 0;
+  std::string cache_type = "f16";
   std::vector<std::string> stops;
 };
+
+engine::KvCacheType CacheType(const std::string& name) {
+  if (name == "q8_0") return engine::KvCacheType::kQ8_0;
+  if (name == "f32") return engine::KvCacheType::kF32;
+  return engine::KvCacheType::kF16;
+}
 
 struct Generation {
   std::vector<int32_t> ids;
@@ -131,9 +140,60 @@ Status RunPrompt(const RunOptions& o, engine::Engine& e) {
   return Status::Ok();
 }
 
-// Interactive chat: each user line is appended to the conversation, the template re-rendered and
-// only the new tokens are fed (the KV cache keeps the common prefix). R1 reasoning between <think>
-// and </think> is shown dimmed on a terminal.
+// Shows R1 reasoning distinctly: text between <think> and </think> is dimmed on a terminal (the
+// tags stay visible); otherwise the tags themselves are the plain markers. Tags split across
+// streamed pieces are recognised (a possible tag prefix is held back until it is decided).
+class ThinkDisplay {
+ public:
+  ThinkDisplay(bool tty, bool thinking) : tty_(tty), thinking_(thinking) {}
+
+  // Text to print at the start of a reply that the prompt already opened with <think>.
+  std::string Start() const { return thinking_ ? Open() + "\n" : ""; }
+
+  std::string Feed(std::string_view text) {
+    pending_ += text;
+    std::string out;
+    while (true) {
+      const std::string_view tag = thinking_ ? "</think>" : "<think>";
+      const size_t at = pending_.find(tag);
+      if (at == std::string::npos) break;
+      out += pending_.substr(0, at);
+      out += thinking_ ? Close() : Open();
+      thinking_ = !thinking_;
+      pending_.erase(0, at + tag.size());
+    }
+    // Hold back the longest suffix that could begin the next tag.
+    const std::string_view tag = thinking_ ? "</think>" : "<think>";
+    size_t keep = std::min(pending_.size(), tag.size() - 1);
+    while (keep > 0 && pending_.compare(pending_.size() - keep, keep, tag.substr(0, keep)) != 0) --keep;
+    out += pending_.substr(0, pending_.size() - keep);
+    pending_.erase(0, pending_.size() - keep);
+    return out;
+  }
+
+  // The held-back text, and the terminal's normal style restored.
+  std::string Finish() {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    if (tty_ && thinking_) out += kReset;
+    return out;
+  }
+
+ private:
+  static constexpr const char* kDim = "\x1b[2m";
+  static constexpr const char* kReset = "\x1b[0m";
+  std::string Open() const { return tty_ ? std::string(kDim) + "<think>" : "<think>"; }
+  std::string Close() const { return tty_ ? std::string("</think>") + kReset : "</think>"; }
+
+  bool tty_, thinking_;
+  std::string pending_;
+};
+
+// Interactive chat: each stdin line is a user message ("/exit" or end of input ends the chat,
+// empty lines are skipped); the conversation is re-rendered with the model's template and only
+// the tokens after the common prefix with what the KV cache holds are fed. With --json, one
+// object per turn instead of text: {"turn", "prompt_ids" (the whole rendered conversation),
+// "reused" (positions kept from the cache), "generated_ids", "text"}.
 Status RunChat(const RunOptions& o, engine::Engine& e) {
   const engine::ModelInfo& info = e.info();
   if (info.chat_template.empty()) return FailedPrecondition("the model has no chat template");
@@ -146,44 +206,68 @@ Status RunChat(const RunOptions& o, engine::Engine& e) {
   DV_ASSIGN_OR_RETURN(sampling::SamplingParams params, MakeParams(o, info));
   DV_ASSIGN_OR_RETURN(sampling::Sampler sampler, sampling::Sampler::Create(params, info.n_vocab));
   DV_ASSIGN_OR_RETURN(engine::SequenceId seq, e.CreateSequence());
-  const bool tty = isatty(STDOUT_FILENO);
+  const bool tty = !o.json && isatty(STDOUT_FILENO);
+  const bool interactive = isatty(STDIN_FILENO);
   std::vector<chat::ChatMessage> messages;
-  std::vector<int32_t> fed;
+  std::vector<int32_t> fed;  // what the KV cache holds
   std::string line;
-  std::fprintf(stderr, "chat with %s (%s); empty line or Ctrl-D ends\n", info.name.c_str(), info.arch.c_str());
-  while (true) {
-    std::fprintf(stderr, "> ");
-    if (!std::getline(std::cin, line) || line.empty()) break;
+  if (interactive) {
+    std::fprintf(stderr, "chat with %s (%s); /exit or Ctrl-D ends\n", info.name.c_str(), info.arch.c_str());
+  }
+  for (int turn = 1;; ++turn) {
+    if (interactive) std::fprintf(stderr, "> ");
+    if (!std::getline(std::cin, line)) break;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "/exit") break;
+    if (line.empty()) {
+      --turn;
+      continue;
+    }
     messages.push_back({.role = "user", .content = line});
-    DV_ASSIGN_OR_RETURN(std::string text, tmpl.Render(messages, /*add_generation_prompt=*/true));
-    DV_ASSIGN_OR_RETURN(std::vector<int32_t> ids, e.Tokenize(text, false, /*allow_special=*/true));
+    // Message texts are untrusted: special-token text typed by the user (or written by the model)
+    // stays plain text; only the template's own control tokens become control tokens.
+    tok::SpecialTextGuard guard(tk);
+    std::vector<chat::ChatMessage> guarded = messages;
+    for (chat::ChatMessage& m : guarded) m.content = guard.Protect(m.content.get<std::string>());
+    DV_ASSIGN_OR_RETURN(const std::string rendered, tmpl.Render(guarded, /*add_generation_prompt=*/true));
+    const std::string text = guard.Restore(rendered);
+    DV_ASSIGN_OR_RETURN(std::vector<int32_t> ids, guard.Encode(rendered));
+    // BOS as llama.cpp adds it: when the model asks for it and the template did not write it.
+    if (info.add_bos && info.bos_id >= 0 && (ids.empty() || ids.front() != info.bos_id)) {
+      ids.insert(ids.begin(), info.bos_id);
+    }
+    if (ids.size() >= static_cast<size_t>(info.n_ctx)) {
+      return ResourceExhausted("the conversation (" + std::to_string(ids.size()) +
+                               " tokens) no longer fits the context of " + std::to_string(info.n_ctx) +
+                               " tokens (use -c)");
+    }
     size_t common = 0;
     while (common < fed.size() && common < ids.size() && fed[common] == ids[common]) ++common;
     if (common == ids.size()) --common;  // re-feed the last token to get fresh logits
     DV_RETURN_IF_ERROR(e.TruncateSequence(seq, static_cast<int>(common)));
-    if (ids.size() >= static_cast<size_t>(info.n_ctx)) return ResourceExhausted("the conversation no longer fits the context");
     DV_RETURN_IF_ERROR(e.Prefill(seq, std::span(ids).subspan(common)));
-    bool thinking = text.size() >= 8 && text.compare(text.size() - 8, 8, "<think>\n") == 0;
-    if (thinking && tty) std::fputs("\x1b[2m", stdout);
-    auto emit = [&](std::string_view piece) {
-      std::string s(piece);
-      if (tty) {
-        for (auto [tag, code] : {std::pair<const char*, const char*>{"<think>", "\x1b[2m<think>"}, {"</think>", "</think>\x1b[0m"}}) {
-          for (size_t at = s.find(tag); at != std::string::npos; at = s.find(tag, at + std::strlen(code))) {
-            s.replace(at, std::strlen(tag), code);
-          }
-        }
-      }
+    const bool opened = text.size() >= 8 && text.compare(text.size() - 8, 8, "<think>\n") == 0;
+    ThinkDisplay display(tty, opened);
+    auto print = [&](const std::string& s) {
+      if (o.json || s.empty()) return;
       std::fwrite(s.data(), 1, s.size(), stdout);
       std::fflush(stdout);
     };
-    DV_ASSIGN_OR_RETURN(Generation g, Generate(e, seq, ids, sampler, o, emit));
-    if (tty) std::fputs("\x1b[0m", stdout);
-    std::fputc('\n', stdout);
+    print(display.Start());
+    DV_ASSIGN_OR_RETURN(Generation g, Generate(e, seq, ids, sampler, o, [&](std::string_view piece) {
+      print(display.Feed(piece));
+    }));
+    print(display.Finish() + "\n");
+    if (o.json) {
+      nlohmann::json j = {{"turn", turn}, {"prompt_ids", ids}, {"reused", common}, {"generated_ids", g.ids},
+                          {"text", g.text}};
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::fflush(stdout);
+    }
     fed = ids;
+    // Generate feeds back every sampled token but the last.
     fed.insert(fed.end(), g.ids.begin(), g.ids.end());
-    if (!g.ids.empty() && !g.hit_eos) fed.pop_back();  // the last sampled token was never fed
-    if (g.hit_eos) fed.pop_back();
+    if (!g.ids.empty()) fed.pop_back();
     messages.push_back({.role = "assistant", .content = g.text});
   }
   return Status::Ok();
@@ -215,6 +299,8 @@ void RegisterRun(CLI::App& app, CliContext& ctx) {
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)")->check(CLI::Range(0, 256));
   cmd->add_option("-c,--ctx-size", o->ctx, "Context size (default: min(model's, 4096))")->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 (half the memory) or f32")
+      ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
   cmd->callback([&ctx, o, temp, top_p, min_p, top_k, seed, t, tp, mp, tk, sd, prompt] {
     if (t->count()) o->temp = *temp;
     if (tp->count()) o->top_p = *top_p;
@@ -225,7 +311,8 @@ void RegisterRun(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = ReportError(InvalidArgument("run needs -p PROMPT or --chat"));
       return;
     }
-    auto e = engine::Engine::Load(o->model, {.n_threads = o->threads, .n_ctx = o->ctx});
+    auto e = engine::Engine::Load(
+        o->model, {.n_threads = o->threads, .n_ctx = o->ctx, .kv_type = CacheType(o->cache_type)});
     if (!e.ok()) {
       ctx.exit_code = ReportError(e.status());
       return;
