@@ -108,6 +108,9 @@ class Engine {
   // order over the items with want_output. InvalidArgument for an unknown sequence, a token outside
   // the vocabulary, or a sequence that would exceed n_ctx; nothing is changed then.
   virtual Status Decode(std::span<const BatchItem> batch) = 0;
+  // As Decode, but outputs only the hidden states (Embedding), no logits: for pooling many
+  // positions without n_vocab floats each. Logits() must not be called until the next Decode.
+  virtual Status DecodeEmbeddings(std::span<const BatchItem> batch) = 0;
   // Appends `tokens` to `seq` in chunks; output 0 is the last token's.
   virtual Status Prefill(SequenceId seq, std::span<const int32_t> tokens) = 0;
 

@@ -1,5 +1,6 @@
 #include "server/api_request.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 
@@ -157,7 +158,14 @@ Status ParseOpenAiCommon(const Json& body, GenerationRequest& r) {
   return Status::Ok();
 }
 
-Status ParseResponseFormat(const Json& body, const char* key) {
+Result<std::shared_ptr<const grammar::JsonSchema>> CompileSchema(const Json& schema, const std::string& where) {
+  auto compiled = grammar::JsonSchema::Compile(schema);
+  if (!compiled.ok()) return InvalidArgument(where + ": " + compiled.status().message());
+  return std::move(compiled).value();
+}
+
+// OpenAI response_format / Ollama format → r.json_schema.
+Status ParseResponseFormat(const Json& body, const char* key, GenerationRequest& r) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return Status::Ok();
   if (std::string_view(key) == "format") {  // Ollama: "json" or a JSON schema object
@@ -166,23 +174,127 @@ Status ParseResponseFormat(const Json& body, const char* key) {
     if (it->is_string() && it->get<std::string>() != "json") {
       return InvalidArgument("format must be \"json\" or a JSON schema object, got \"" + it->get<std::string>() + "\"");
     }
-    return Unimplemented("format (constrained JSON output) is not supported by this server yet");
+    if (it->is_string()) {
+      r.json_schema = grammar::JsonSchema::AnyObject();
+    } else {
+      DV_ASSIGN_OR_RETURN(r.json_schema, CompileSchema(*it, "format"));
+    }
+    return Status::Ok();
   }
   if (!it->is_object()) return InvalidArgument("response_format must be an object");
   DV_ASSIGN_OR_RETURN(auto type, GetString(*it, "type", "response_format.type"));
   if (!type) return InvalidArgument("response_format.type is required");
   if (*type == "text") return Status::Ok();
-  if (*type == "json_object" || *type == "json_schema") {
-    return Unimplemented("response_format " + *type + " (constrained decoding) is not supported by this server yet");
+  if (*type == "json_object") {
+    r.json_schema = grammar::JsonSchema::AnyObject();
+    return Status::Ok();
+  }
+  if (*type == "json_schema") {
+    auto js = it->find("json_schema");
+    if (js == it->end() || !js->is_object()) {
+      return InvalidArgument("response_format.json_schema is required: {\"name\": ..., \"schema\": {...}}");
+    }
+    DV_ASSIGN_OR_RETURN(auto name, GetString(*js, "name", "response_format.json_schema.name"));
+    if (name && (name->empty() || name->size() > 64)) {
+      return InvalidArgument("response_format.json_schema.name must be 1 to 64 characters");
+    }
+    DV_ASSIGN_OR_RETURN(auto strict, GetBool(*js, "strict", "response_format.json_schema.strict"));
+    (void)strict;  // the output always follows the schema
+    auto schema = js->find("schema");
+    if (schema == js->end() || schema->is_null()) {
+      r.json_schema = grammar::JsonSchema::AnyObject();  // OpenAI: a missing schema allows any object
+      return Status::Ok();
+    }
+    DV_ASSIGN_OR_RETURN(r.json_schema, CompileSchema(*schema, "response_format.json_schema.schema"));
+    return Status::Ok();
   }
   return InvalidArgument("response_format.type must be text, json_object or json_schema; got \"" + *type + "\"");
 }
 
-Status RejectTools(const Json& body) {
+bool ValidFunctionName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// tools + tool_choice (OpenAI shape; Ollama uses the same tool objects).
+Status ParseTools(const Json& body, GenerationRequest& r) {
   auto it = body.find("tools");
-  if (it == body.end() || it->is_null()) return Status::Ok();
-  if (!it->is_array()) return InvalidArgument("tools must be an array");
-  if (!it->empty()) return Unimplemented("tool calling is not supported by this server yet");
+  const bool has_tools = it != body.end() && !it->is_null();
+  if (has_tools && !it->is_array()) return InvalidArgument("tools must be an array of {type: function, function}");
+  if (has_tools && it->size() > 128) return InvalidArgument("tools may hold at most 128 functions");
+  std::vector<std::string> names;
+  std::vector<Json> params;
+  if (has_tools) {
+    for (size_t i = 0; i < it->size(); ++i) {
+      const Json& t = (*it)[i];
+      const std::string where = "tools[" + std::to_string(i) + "]";
+      if (!t.is_object()) return InvalidArgument(where + " must be an object");
+      DV_ASSIGN_OR_RETURN(auto type, GetString(t, "type", where + ".type"));
+      if (type && *type != "function") return InvalidArgument(where + ".type must be \"function\"");
+      auto fn = t.find("function");
+      if (fn == t.end() || !fn->is_object()) return InvalidArgument(where + ".function is required (an object)");
+      DV_ASSIGN_OR_RETURN(auto name, GetString(*fn, "name", where + ".function.name"));
+      if (!name || !ValidFunctionName(*name)) {
+        return InvalidArgument(where + ".function.name must be 1 to 64 characters of a-z, A-Z, 0-9, _, - or .");
+      }
+      if (std::find(names.begin(), names.end(), *name) != names.end()) {
+        return InvalidArgument(where + ".function.name \"" + *name + "\" is declared twice");
+      }
+      DV_ASSIGN_OR_RETURN(auto desc, GetString(*fn, "description", where + ".function.description"));
+      (void)desc;
+      auto p = fn->find("parameters");
+      if (p != fn->end() && !p->is_null() && !p->is_object()) {
+        return InvalidArgument(where + ".function.parameters must be a JSON schema object");
+      }
+      names.push_back(*name);
+      params.push_back(p != fn->end() && !p->is_null() ? *p : Json{{"type", "object"}});
+    }
+    if (!it->empty()) r.tools = nlohmann::ordered_json::parse(it->dump());
+  }
+  auto choice = body.find("tool_choice");
+  r.tool_choice = names.empty() ? ToolChoice::kNone : ToolChoice::kAuto;
+  if (choice != body.end() && !choice->is_null()) {
+    if (choice->is_string()) {
+      const std::string c = choice->get<std::string>();
+      if (c == "none") r.tool_choice = ToolChoice::kNone;
+      else if (c == "auto") r.tool_choice = names.empty() ? ToolChoice::kNone : ToolChoice::kAuto;
+      else if (c == "required") r.tool_choice = ToolChoice::kRequired;
+      else return InvalidArgument("tool_choice must be none, auto, required or {type: function, function: {name}}");
+    } else if (choice->is_object()) {
+      auto fn = choice->find("function");
+      if (fn == choice->end() || !fn->is_object()) return InvalidArgument("tool_choice.function is required");
+      DV_ASSIGN_OR_RETURN(auto name, GetString(*fn, "name", "tool_choice.function.name"));
+      if (!name) return InvalidArgument("tool_choice.function.name is required");
+      r.tool_choice = ToolChoice::kNamed;
+      r.tool_name = *name;
+    } else {
+      return InvalidArgument("tool_choice must be a string or an object");
+    }
+  }
+  if ((r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kNamed) && names.empty()) {
+    return InvalidArgument("tool_choice requires tools: declare the functions the model may call");
+  }
+  if (r.tool_choice == ToolChoice::kNone) r.tools = nullptr;
+  if (r.tool_choice != ToolChoice::kRequired && r.tool_choice != ToolChoice::kNamed) return Status::Ok();
+  // The constrained call: {"name": <allowed name>, "arguments": <its parameters>}.
+  Json alternatives = Json::array();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (r.tool_choice == ToolChoice::kNamed && names[i] != r.tool_name) continue;
+    const std::string where = "tools[" + std::to_string(i) + "].function.parameters";
+    DV_ASSIGN_OR_RETURN(auto compiled, CompileSchema(params[i], where));
+    if (r.tool_choice == ToolChoice::kNamed) r.tool_params_schema = compiled;
+    alternatives.push_back({{"type", "object"},
+                            {"properties", {{"name", {{"const", names[i]}}}, {"arguments", params[i]}}},
+                            {"required", {"name", "arguments"}},
+                            {"additionalProperties", false}});
+  }
+  if (alternatives.empty()) {
+    return InvalidArgument("tool_choice.function.name \"" + r.tool_name + "\" is not one of the declared tools");
+  }
+  Json call = alternatives.size() == 1 ? alternatives[0] : Json{{"anyOf", alternatives}};
+  DV_ASSIGN_OR_RETURN(r.tool_call_schema, CompileSchema(call, "tools"));
   return Status::Ok();
 }
 
@@ -212,9 +324,9 @@ Status ParseOllamaOptions(const Json& body, GenerationRequest& r) {
   DV_ASSIGN_OR_RETURN(auto stop, GetStringOrList(o, "stop", kMaxStopStrings, "options.stop"));
   if (stop) r.stop = std::move(*stop);
   DV_ASSIGN_OR_RETURN(auto rp, GetNumber(o, "repeat_penalty", 0.01, 10, "options.repeat_penalty"));
-  if (rp) r.sampling.repeat_penalty = *rp;
+  if (rp) r.sampling.repetition_penalty = *rp;
   DV_ASSIGN_OR_RETURN(auto rln, GetInt(o, "repeat_last_n", -1, 1'000'000, "options.repeat_last_n"));
-  if (rln) r.sampling.repeat_last_n = static_cast<int>(*rln);
+  if (rln) r.sampling.penalty_last_n = static_cast<int>(*rln);
   DV_ASSIGN_OR_RETURN(auto presence, GetNumber(o, "presence_penalty", -2, 2, "options.presence_penalty"));
   if (presence) r.sampling.presence_penalty = *presence;
   DV_ASSIGN_OR_RETURN(auto frequency, GetNumber(o, "frequency_penalty", -2, 2, "options.frequency_penalty"));
@@ -229,9 +341,9 @@ Status ParseOllamaCommon(const Json& body, GenerationRequest& r) {
   r.sampling.temperature = 0.8;      // Ollama's defaults
   r.sampling.top_k = 40;
   r.sampling.top_p = 0.9;
-  r.sampling.repeat_penalty = 1.1;
+  r.sampling.repetition_penalty = 1.1;
   DV_RETURN_IF_ERROR(ParseOllamaOptions(body, r));
-  DV_RETURN_IF_ERROR(ParseResponseFormat(body, "format"));
+  DV_RETURN_IF_ERROR(ParseResponseFormat(body, "format", r));
   auto think = body.find("think");
   if (think != body.end() && !think->is_null()) {
     if (think->is_boolean()) {
@@ -277,6 +389,26 @@ Result<std::vector<std::vector<int32_t>>> TokenArrays(const Json& v, const char*
 }
 
 }  // namespace
+
+std::string ErrorParam(const Status& status) {
+  if (status.code() != StatusCode::kInvalidArgument && status.code() != StatusCode::kUnimplemented) return "";
+  static const char* const kFields[] = {
+      "model", "messages", "prompt", "input", "temperature", "top_p", "n", "stop", "seed", "presence_penalty",
+      "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "max_tokens", "max_completion_tokens",
+      "stream", "stream_options", "user", "timeout", "response_format", "tools", "tool_choice",
+      "chat_template_kwargs", "echo", "best_of", "suffix", "encoding_format", "dimensions", "options", "format",
+      "think", "keep_alive", "system", "raw", "template", "images", "context", "truncate"};
+  const std::string& m = status.message();
+  size_t end = m.find_first_of(" :");
+  if (end == std::string::npos) return "";
+  const std::string path = m.substr(0, end);
+  const size_t head_end = path.find_first_of(".[");
+  const std::string head = path.substr(0, head_end);
+  for (const char* f : kFields) {
+    if (head == f) return path;
+  }
+  return "";
+}
 
 Result<int64_t> ParseKeepAlive(const Json& v) {
   if (v.is_number()) {
@@ -327,8 +459,12 @@ Result<GenerationRequest> ParseOpenAiChat(const Json& body) {
   DV_ASSIGN_OR_RETURN(auto top, GetInt(body, "top_logprobs", 0, kMaxTopLogprobs));
   if (top && !logprobs.value_or(false)) return InvalidArgument("top_logprobs requires logprobs to be true");
   if (logprobs.value_or(false)) r.top_logprobs = static_cast<int>(top.value_or(0));
-  DV_RETURN_IF_ERROR(ParseResponseFormat(body, "response_format"));
-  DV_RETURN_IF_ERROR(RejectTools(body));
+  DV_RETURN_IF_ERROR(ParseResponseFormat(body, "response_format", r));
+  DV_RETURN_IF_ERROR(ParseTools(body, r));
+  if (r.json_schema && r.tool_call_schema) {
+    return InvalidArgument("response_format json_object/json_schema cannot be combined with tool_choice " +
+                           std::string(r.tool_choice == ToolChoice::kNamed ? "naming a function" : "required"));
+  }
   auto kwargs = body.find("chat_template_kwargs");
   if (kwargs != body.end() && !kwargs->is_null()) {
     if (!kwargs->is_object()) return InvalidArgument("chat_template_kwargs must be an object");
@@ -412,7 +548,8 @@ Result<GenerationRequest> ParseOllamaChat(const Json& body) {
   r.chat = true;
   DV_RETURN_IF_ERROR(ParseOllamaCommon(body, r));
   DV_ASSIGN_OR_RETURN(r.messages, ParseMessages(body, /*ollama=*/true));
-  DV_RETURN_IF_ERROR(RejectTools(body));
+  DV_RETURN_IF_ERROR(ParseTools(body, r));
+  if (r.json_schema && r.tool_call_schema) return InvalidArgument("format cannot be combined with a required tool call");
   return r;
 }
 

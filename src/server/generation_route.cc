@@ -6,12 +6,18 @@
 
 #include "server/routes.h"
 #include "server/text_assembler.h"
+#include "server/tool_calls.h"
 
 namespace dv::server {
 namespace {
 
 using OJson = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
+
+uint64_t FreshSeed() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
 
 std::string RandomId(const char* prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -39,6 +45,23 @@ const char* FinishReasonName(FinishReason r) {
 }
 
 int64_t Nanos(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
+
+// Hermes-style templates (Qwen) print tool-call arguments with `tojson`: give them the object
+// OpenAI clients send as a JSON string.
+OJson ArgumentsAsObjects(OJson messages) {
+  for (auto& m : messages) {
+    if (!m.is_object() || !m.contains("tool_calls") || !m["tool_calls"].is_array()) continue;
+    for (auto& call : m["tool_calls"]) {
+      if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+      auto& fn = call["function"];
+      if (fn.contains("arguments") && fn["arguments"].is_string()) {
+        auto parsed = OJson::parse(fn["arguments"].get<std::string>(), nullptr, false);
+        if (parsed.is_object()) fn["arguments"] = std::move(parsed);
+      }
+    }
+  }
+  return messages;
+}
 
 // One generation request with its choices. Callbacks of all its jobs arrive on the single
 // scheduler thread of one model; the mutex orders them with the work thread's start-up.
@@ -69,9 +92,11 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
     std::vector<std::vector<int32_t>> prompts;
     std::vector<std::string> prompt_texts;
     bool starts_in_reasoning = false;
+    const ToolFormat tool_format = DetectToolFormat(model.chat_template().source());
     if (req_.chat) {
       std::string rendered;
-      auto ids = model.EncodeChat(req_.messages, req_.template_kwargs, &rendered);
+      const OJson messages = tool_format == ToolFormat::kHermes ? ArgumentsAsObjects(req_.messages) : req_.messages;
+      auto ids = model.EncodeChat(messages, req_.tools, req_.template_kwargs, &rendered);
       if (!ids.ok()) return Fail(std::move(ids).error().AddContext("applying the chat template"));
       starts_in_reasoning = PromptOpensThink(rendered);
       prompts.push_back(std::move(ids).value());
@@ -80,7 +105,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
       if (!req_.system.empty()) messages.push_back({{"role", "system"}, {"content", req_.system}});
       messages.push_back({{"role", "user"}, {"content", req_.prompts.empty() ? "" : req_.prompts[0]}});
       std::string rendered;
-      auto ids = model.EncodeChat(messages, req_.template_kwargs, &rendered);
+      auto ids = model.EncodeChat(messages, OJson(), req_.template_kwargs, &rendered);
       if (!ids.ok()) return Fail(std::move(ids).error().AddContext("applying the chat template"));
       starts_in_reasoning = PromptOpensThink(rendered);
       std::vector<int32_t> all = req_.prompt_tokens.empty() ? std::vector<int32_t>() : req_.prompt_tokens[0];
@@ -117,12 +142,28 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
       }
     }
 
+    // Constrained decoding: response_format, or a required/named tool call in the model's format.
+    std::shared_ptr<const grammar::JsonSchema> schema = req_.json_schema;
+    grammar::MatcherOptions wrapper;
+    if (req_.tool_call_schema) {
+      if (tool_format == ToolFormat::kHermes) {
+        schema = req_.tool_call_schema;
+        ToolCallWrapper w = WrapperFor(tool_format, "");
+        wrapper = {std::move(w.prefix), std::move(w.suffix)};
+      } else if (req_.tool_choice == ToolChoice::kNamed) {
+        schema = req_.tool_params_schema;
+        ToolCallWrapper w = WrapperFor(tool_format, req_.tool_name);
+        wrapper = {std::move(w.prefix), std::move(w.suffix)};
+      }
+    }
+    if (schema) (void)model.token_trie();  // built once per model, here rather than on the scheduler thread
+    const bool tools = req_.chat && req_.tools.is_array();
     const auto deadline = Clock::now() + req_.timeout.value_or(env_.default_timeout);
     {
       std::lock_guard lock(mu_);
       for (size_t p = 0; p < prompts.size(); ++p) {
         for (int j = 0; j < req_.n; ++j) {
-          auto c = std::make_unique<Choice>(model.tokenizer(), req_.stop, split, starts_in_reasoning);
+          auto c = std::make_unique<Choice>(model.tokenizer(), req_.stop, split, starts_in_reasoning, tools);
           c->prompt_len = static_cast<int>(prompts[p].size());
           if (req_.echo && p < prompt_texts.size()) c->content = prompt_texts[p];
           choices_.push_back(std::move(c));
@@ -138,7 +179,8 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
         const int64_t room = n_ctx - static_cast<int64_t>(prompts[p].size());
         job.max_new_tokens = static_cast<int>(req_.max_tokens > 0 ? std::min(req_.max_tokens, room) : room);
         job.sampling = req_.sampling;
-        if (job.sampling.has_seed) job.sampling.seed += static_cast<uint64_t>(j);
+        job.sampling.seed = req_.sampling.has_seed ? req_.sampling.seed + static_cast<uint64_t>(j) : FreshSeed();
+        if (schema) job.grammar.emplace(schema, wrapper);
         job.top_logprobs = req_.top_logprobs;
         job.deadline = deadline;
         auto self = shared_from_this();
@@ -178,9 +220,12 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
 
  private:
   struct Choice {
-    Choice(const tok::Tokenizer& tok, const std::vector<std::string>& stop, bool split, bool in_reasoning)
-        : assembler(tok, stop, split, in_reasoning) {}
+    Choice(const tok::Tokenizer& tok, const std::vector<std::string>& stop, bool split, bool in_reasoning, bool tools)
+        : assembler(tok, stop, split, in_reasoning, /*keep_special=*/tools), tools(tools) {}
     TextAssembler assembler;
+    bool tools;                    // the request declared tools: watch the content for calls
+    ToolCallStream tool_stream;
+    std::vector<ToolCall> tool_calls;
     std::string content, reasoning;
     OJson logprobs = OJson::array();  // chat: content entries; completion: built at the end
     std::vector<TokenLogprob> chosen;
@@ -226,6 +271,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
     TextDelta d = c.assembler.Feed(ev.token, &stopped);
     if (ev.has_logprobs) RecordLogprobs(c, ev);
     if (stopped) c.stopped_by_text = true;
+    if (c.tools) d.content = c.tool_stream.Feed(d.content);
     if (req_.stream && !d.empty()) EmitDelta(index, d, ev.has_logprobs ? &ev : nullptr);
     else if (req_.stream && ev.has_logprobs && dialect_ == Dialect::kOpenAi) EmitDelta(index, d, &ev);
     c.content += d.content;
@@ -236,7 +282,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
   void RecordLogprobs(Choice& c, const TokenEvent& ev) {
     const tok::Tokenizer& tok = scheduler_->model().tokenizer();
     auto entry = [&](const TokenLogprob& lp) {
-      std::string_view bytes = tok.TokenBytes(lp.token);
+      std::string_view bytes = tok.TokenBytes(lp.id);
       return OJson{{"token", std::string(bytes)}, {"logprob", lp.logprob}, {"bytes", TokenBytesJson(bytes)}};
     };
     OJson e = entry(ev.chosen);
@@ -311,7 +357,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
       tokens.push_back(c.token_texts[i]);
       lps.push_back(c.chosen[i].logprob);
       OJson top = OJson::object();
-      for (const auto& t : c.tops[i]) top[std::string(tok.TokenBytes(t.token))] = t.logprob;
+      for (const auto& t : c.tops[i]) top[std::string(tok.TokenBytes(t.id))] = t.logprob;
       tops.push_back(std::move(top));
       offsets.push_back(offset);
       offset += c.token_texts[i].size();
@@ -325,7 +371,12 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
     c.result = r;
     c.done = true;
     TextDelta tail = c.assembler.Finish();
+    if (c.tools) {
+      tail.content = c.tool_stream.Feed(tail.content);
+      tail.content += c.tool_stream.Finish(&c.tool_calls);
+    }
     if (req_.stream && !tail.empty() && !failed_) EmitDelta(index, tail, nullptr);
+    if (req_.stream && !c.tool_calls.empty() && !failed_) EmitToolCalls(index);
     c.content += tail.content;
     c.reasoning += tail.reasoning;
     RecordMetrics(r);
@@ -345,7 +396,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
         choice["text"] = "";
       }
       choice["logprobs"] = nullptr;
-      choice["finish_reason"] = FinishReasonName(r.reason);
+      choice["finish_reason"] = FinishReasonOf(c);
       Emit(SseChunk(OJson::array({std::move(choice)}), OJson()));
     }
     if (--remaining_ > 0) return;
@@ -420,6 +471,10 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
       if (req_.chat) {
         OJson msg = {{"role", "assistant"}, {"content", c.content}};
         if (!c.reasoning.empty()) msg["reasoning_content"] = c.reasoning;
+        if (!c.tool_calls.empty()) {
+          if (c.content.find_first_not_of(" \n\r\t") == std::string::npos) msg["content"] = nullptr;
+          msg["tool_calls"] = OpenAiToolCalls(c, /*with_index=*/false);
+        }
         choice["message"] = std::move(msg);
         choice["logprobs"] = req_.top_logprobs >= 0 ? OJson{{"content", c.logprobs}} : OJson();
       } else {
@@ -427,7 +482,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
         const size_t echo_len = req_.echo ? c.content.size() - GeneratedBytes(c) : 0;
         choice["logprobs"] = req_.top_logprobs >= 0 ? LegacyLogprobs(c, 0, c.chosen.size(), echo_len) : OJson();
       }
-      choice["finish_reason"] = FinishReasonName(c.result.reason);
+      choice["finish_reason"] = FinishReasonOf(c);
       choices.push_back(std::move(choice));
     }
     OJson body = {{"id", id_},
@@ -446,18 +501,62 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
     return std::min(n, c.content.size());
   }
 
+  const char* FinishReasonOf(const Choice& c) const {
+    if (!c.tool_calls.empty() && c.result.reason == FinishReason::kStop) return "tool_calls";
+    return FinishReasonName(c.result.reason);
+  }
+
+  // OpenAI message.tool_calls / delta.tool_calls (arguments as JSON text).
+  OJson OpenAiToolCalls(const Choice& c, bool with_index) const {
+    OJson calls = OJson::array();
+    for (size_t i = 0; i < c.tool_calls.size(); ++i) {
+      OJson call = {{"id", RandomId("call_")},
+                    {"type", "function"},
+                    {"function", {{"name", c.tool_calls[i].name}, {"arguments", c.tool_calls[i].arguments}}}};
+      if (with_index) call["index"] = i;
+      calls.push_back(std::move(call));
+    }
+    return calls;
+  }
+
+  // Streams the parsed tool calls of choice `index`: one chunk, complete calls.
+  void EmitToolCalls(size_t index) {
+    Choice& c = *choices_[index];
+    if (dialect_ == Dialect::kOpenAi) {
+      OJson delta = {{"tool_calls", OpenAiToolCalls(c, /*with_index=*/true)}};
+      if (!c.sent_role) {
+        delta["role"] = "assistant";
+        c.sent_role = true;
+      }
+      OJson choice = {{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+      Emit(SseChunk(OJson::array({std::move(choice)}), OJson()));
+    } else {
+      OJson msg = {{"role", "assistant"}, {"content", ""}, {"tool_calls", OllamaToolCalls(c)}};
+      Emit(DumpJson(OJson{{"model", req_.model}, {"created_at", Rfc3339Now()}, {"message", msg}, {"done", false}}) + "\n");
+    }
+  }
+
+  static OJson OllamaToolCalls(const Choice& c) {
+    OJson calls = OJson::array();
+    for (const ToolCall& t : c.tool_calls) {
+      calls.push_back({{"function", {{"name", t.name}, {"arguments", OJson::parse(t.arguments, nullptr, false)}}}});
+    }
+    return calls;
+  }
+
   OJson OllamaFinal(const Choice& c, bool with_content) const {
     OJson out = {{"model", req_.model}, {"created_at", Rfc3339Now()}};
     if (req_.chat) {
       OJson msg = {{"role", "assistant"}, {"content", with_content ? c.content : ""}};
       if (with_content && !c.reasoning.empty()) msg["thinking"] = c.reasoning;
+      if (with_content && !c.tool_calls.empty()) msg["tool_calls"] = OllamaToolCalls(c);
       out["message"] = std::move(msg);
     } else {
       out["response"] = with_content ? c.content : "";
       if (with_content && !c.reasoning.empty()) out["thinking"] = c.reasoning;
     }
     out["done"] = true;
-    out["done_reason"] = FinishReasonName(c.result.reason);
+    out["done_reason"] = FinishReasonName(c.result.reason);  // Ollama reports "stop" for tool calls too
     const double total = std::chrono::duration<double>(Clock::now() - start_).count();
     out["total_duration"] = Nanos(total);
     out["load_duration"] = Nanos(load_s_);

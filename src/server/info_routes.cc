@@ -115,7 +115,7 @@ HttpResponse ErrorResponse(Dialect dialect, const Status& status) {
   else if (http == 429) type = "rate_limit_error", code = "rate_limit_exceeded";
   else if (http == 501) type = "not_implemented_error";
   else if (http == 504) type = "timeout_error";
-  r.body = DumpJson(OJson{{"error", {{"message", status.Describe()}, {"type", type}, {"param", nullptr}, {"code", code}}}});
+  r.body = DumpJson(OJson{{"error", {{"message", status.Describe()}, {"type", type}, {"param", ErrorParam(status).empty() ? OJson() : OJson(ErrorParam(status))}, {"code", code}}}});
   return r;
 }
 

@@ -6,9 +6,7 @@
 #include <thread>
 
 #include "engine/gguf/gguf.h"
-#include "engine/quant/tensor_type.h"
-#include "engine/tokenizer/load_gguf.h"
-#include "engine/tokenizer/loader.h"
+#include "engine/model/source.h"
 #include "engine/tokenizer/special_text_guard.h"
 
 namespace dv::server {
@@ -43,17 +41,37 @@ Result<std::unique_ptr<LoadedModel>> LoadedModel::Load(const std::filesystem::pa
     return InvalidArgument("model context must be >= 16 and slots in [1, 1024]");
   }
   std::unique_ptr<LoadedModel> m(new LoadedModel());
-  DV_ASSIGN_OR_RETURN(m->source_, model::OpenModelSource(path));
-  DV_ASSIGN_OR_RETURN(m->weights_, model::ModelWeights::Load(*m->source_));
-  const model::ModelConfig& c = m->source_->config();
-  const gguf::GgufFile* gg = m->source_->gguf();
-
-  // Tokenizer.
-  if (gg) {
-    DV_ASSIGN_OR_RETURN(auto spec, tok::SpecFromGguf(*gg));
-    DV_ASSIGN_OR_RETURN(m->tokenizer_, tok::Tokenizer::Create(std::move(spec)));
-  } else {
-    DV_ASSIGN_OR_RETURN(m->tokenizer_, tok::LoadTokenizer(path / "tokenizer.json"));
+  // The shape first (metadata only), to check the KV budget before the engine allocates it.
+  std::string template_source;
+  uint64_t file_bytes = 0;
+  {
+    DV_ASSIGN_OR_RETURN(auto source, model::OpenModelSource(path));
+    m->config_ = source->config();
+    if (const gguf::GgufFile* gg = source->gguf()) {
+      file_bytes = gg->file_size();
+      if (auto t = gg->GetString("tokenizer.chat_template"); t.ok()) template_source = std::string(*t);
+    }
+  }
+  const model::ModelConfig& c = m->config_;
+  int n_ctx = options.n_ctx;
+  if (c.n_ctx_train > 0 && n_ctx > c.n_ctx_train) n_ctx = static_cast<int>(c.n_ctx_train);
+  const uint64_t kv_bytes = uint64_t{2} * 2 /*fp16*/ * static_cast<uint64_t>(c.n_layer) * options.n_slots * n_ctx *
+                            static_cast<uint64_t>(c.kv_dim());
+  if (kv_bytes > options.kv_budget_bytes) {
+    return ResourceExhausted("the KV cache for " + std::to_string(options.n_slots) + " sequences of " +
+                             std::to_string(n_ctx) + " tokens needs " + std::to_string(kv_bytes >> 20) +
+                             " MiB, over the budget of " + std::to_string(options.kv_budget_bytes >> 20) +
+                             " MiB (lower server.parallel or server.context)");
+  }
+  engine::LoadOptions eo;
+  eo.n_threads = options.n_threads > 0 ? options.n_threads : 0;
+  eo.n_ctx = n_ctx;
+  eo.max_sequences = options.n_slots;
+  DV_ASSIGN_OR_RETURN(m->engine_, engine::Engine::Load(path, eo));
+  m->tokenizer_ = m->engine_->tokenizer();
+  if (m->tokenizer_ == nullptr) {
+    return InvalidArgument(path.string() + " has no usable tokenizer: " +
+                           m->engine_->Tokenize("", false).status().Describe());
   }
   if (m->tokenizer_->vocab_size() > static_cast<size_t>(c.n_vocab)) {
     return InvalidArgument("tokenizer has " + std::to_string(m->tokenizer_->vocab_size()) +
@@ -65,10 +83,7 @@ Result<std::unique_ptr<LoadedModel>> LoadedModel::Load(const std::filesystem::pa
   nlohmann::ordered_json specials = nlohmann::ordered_json::object();
   if (spec.bos_id) specials["bos_token"] = std::string(m->tokenizer_->TokenText(*spec.bos_id));
   if (spec.eos_id) specials["eos_token"] = std::string(m->tokenizer_->TokenText(*spec.eos_id));
-  std::string template_source;
-  if (gg) {
-    if (auto t = gg->GetString("tokenizer.chat_template"); t.ok()) template_source = std::string(*t);
-  } else if (std::filesystem::exists(path / "tokenizer_config.json")) {
+  if (std::filesystem::is_directory(path) && std::filesystem::exists(path / "tokenizer_config.json")) {
     DV_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path / "tokenizer_config.json", 16 << 20));
     auto cfg = nlohmann::ordered_json::parse(text, nullptr, false);
     if (cfg.is_discarded() || !cfg.is_object()) {
@@ -89,13 +104,11 @@ Result<std::unique_ptr<LoadedModel>> LoadedModel::Load(const std::filesystem::pa
   DV_RETURN_IF_ERROR(m->template_->SetSpecialTokens(specials));
   m->info_.reasoning = m->template_->source().find("<think>") != std::string::npos;
 
-  // Stop tokens.
-  if (spec.eos_id) m->stop_tokens_.push_back(*spec.eos_id);
-  if (gg) {
-    if (auto eot = gg->GetUnsigned("tokenizer.ggml.eot_token_id"); eot.ok() && *eot < m->tokenizer_->vocab_size()) {
-      m->stop_tokens_.push_back(static_cast<tok::TokenId>(*eot));
-    }
+  // Stop tokens: the engine's end-of-generation ids (EOS, EOT, EOM) and known end-of-turn tokens.
+  for (int32_t id : m->engine_->info().eos_ids) {
+    if (m->tokenizer_->IsValidId(id)) m->stop_tokens_.push_back(id);
   }
+  if (spec.eos_id) m->stop_tokens_.push_back(*spec.eos_id);
   for (std::string_view text : kEndOfTurnTokens) {
     if (auto id = m->tokenizer_->FindToken(text)) m->stop_tokens_.push_back(*id);
   }
@@ -103,42 +116,38 @@ Result<std::unique_ptr<LoadedModel>> LoadedModel::Load(const std::filesystem::pa
   m->stop_tokens_.erase(std::unique(m->stop_tokens_.begin(), m->stop_tokens_.end()), m->stop_tokens_.end());
   if (!spec.prefix_ids.empty()) m->bos_ = spec.prefix_ids.front();
 
-  // KV cache within the budget.
-  int n_ctx = options.n_ctx;
-  if (c.n_ctx_train > 0 && n_ctx > c.n_ctx_train) n_ctx = static_cast<int>(c.n_ctx_train);
-  const uint64_t kv_bytes = uint64_t{2} * 2 /*fp16*/ * static_cast<uint64_t>(c.n_layer) * options.n_slots * n_ctx *
-                            static_cast<uint64_t>(c.kv_dim());
-  if (kv_bytes > options.kv_budget_bytes) {
-    return ResourceExhausted("the KV cache for " + std::to_string(options.n_slots) + " sequences of " +
-                             std::to_string(n_ctx) + " tokens needs " + std::to_string(kv_bytes >> 20) +
-                             " MiB, over the budget of " + std::to_string(options.kv_budget_bytes >> 20) +
-                             " MiB (lower server.parallel or server.context)");
-  }
-  m->cache_ = std::make_unique<runtime::KvCache>(c.n_layer, options.n_slots, n_ctx, c.kv_dim());
-  const int threads = options.n_threads > 0 ? options.n_threads
-                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  m->transformer_ = std::make_unique<model::Transformer>(c, m->weights_, threads);
-
+  const engine::ModelInfo& ei = m->engine_->info();
   ModelInfo& info = m->info_;
   info.arch = c.arch;
   info.file_name = path.filename().string();
-  std::error_code ec;
-  info.file_bytes = gg ? gg->file_size() : 0;
-  info.weight_bytes = m->weights_.BytesPerToken();
-  info.kv_bytes = m->cache_->bytes();
-  info.n_ctx = n_ctx;
+  info.file_bytes = file_bytes;
+  info.weight_bytes = ei.bytes_per_token;
+  info.kv_bytes = kv_bytes;
+  info.n_ctx = ei.n_ctx;
   info.n_slots = options.n_slots;
   info.n_vocab = c.n_vocab;
   info.n_embd = c.n_embd;
   info.last_token_pooling = c.arch == "qwen3";
-  if (const model::TensorRef* t = m->source_->Find("blk.0.ffn_down.weight")) {
-    info.quantization = quant::TypeName(t->type);
-    std::transform(info.quantization.begin(), info.quantization.end(), info.quantization.begin(), ::toupper);
-  }
+  info.quantization = ei.weight_type;
+  std::transform(info.quantization.begin(), info.quantization.end(), info.quantization.begin(), ::toupper);
   const int64_t per_layer = static_cast<int64_t>(c.n_embd) * (c.q_dim() * 2 + c.kv_dim() * 2) +
                             static_cast<int64_t>(c.n_embd) * c.n_ff * 3;
   info.n_params = per_layer * c.n_layer + static_cast<int64_t>(c.n_vocab) * c.n_embd * (c.tied_output ? 1 : 2);
   return m;
+}
+
+const grammar::TokenTrie& LoadedModel::token_trie() const {
+  std::call_once(trie_once_, [this] {
+    std::vector<grammar::TokenTrie::Token> tokens;
+    tokens.reserve(tokenizer_->vocab_size());
+    for (size_t i = 0; i < tokenizer_->vocab_size(); ++i) {
+      const auto id = static_cast<tok::TokenId>(i);
+      if (IsStopToken(id)) continue;  // end of generation is decided by the matcher's IsComplete
+      tokens.push_back({id, std::string(tokenizer_->TokenBytes(id)), tokenizer_->IsSpecial(id)});
+    }
+    trie_ = std::make_unique<grammar::TokenTrie>(std::move(tokens), config_.n_vocab);
+  });
+  return *trie_;
 }
 
 bool LoadedModel::IsStopToken(tok::TokenId id) const {
@@ -161,6 +170,7 @@ nlohmann::ordered_json ProtectStrings(const nlohmann::ordered_json& value, tok::
 }  // namespace
 
 Result<std::vector<tok::TokenId>> LoadedModel::EncodeChat(const nlohmann::ordered_json& messages,
+                                                          const nlohmann::ordered_json& tools,
                                                           const nlohmann::ordered_json& template_kwargs,
                                                           std::string* rendered) const {
   // Message contents and template arguments come from the caller: special-token text in them
@@ -168,6 +178,7 @@ Result<std::vector<tok::TokenId>> LoadedModel::EncodeChat(const nlohmann::ordere
   tok::SpecialTextGuard guard(*tokenizer_);
   chat::ChatTemplateInput input;
   input.messages = ProtectStrings(messages, guard);
+  if (tools.is_array() && !tools.empty()) input.tools = ProtectStrings(tools, guard);
   input.add_generation_prompt = true;
   input.kwargs = ProtectStrings(template_kwargs, guard);
   DV_ASSIGN_OR_RETURN(std::string prompt, template_->Render(input));

@@ -1,29 +1,31 @@
-// One model ready to serve: weights, tokenizer, chat template, KV cache and forward pass.
+// One model ready to serve: the inference engine (deepvault/engine.h: weights, tokenizer, KV
+// cache of one sequence per slot, batched forward pass), the chat template, and the token table
+// used for constrained decoding.
 //
-// Opened from a GGUF file or an HF checkpoint folder. The tokenizer comes from the same file
-// (GGUF) or the folder's tokenizer.json; the chat template from `tokenizer.chat_template` (GGUF)
-// or tokenizer_config.json, else a plain ChatML template (ModelInfo::builtin_template says so).
+// Opened from a GGUF file or an HF checkpoint folder. The chat template comes from
+// `tokenizer.chat_template` (GGUF) or tokenizer_config.json, else a plain ChatML template
+// (ModelInfo::builtin_template says so).
 //
 // The KV cache holds `n_slots` sequences of `n_ctx` positions; Load fails with
-// ResourceExhausted when that would exceed `kv_budget_bytes`.
+// ResourceExhausted when that would exceed `kv_budget_bytes` (checked before allocating).
 //
-// Thread safety: the tokenizer, template and info are immutable and shared freely; the
-// transformer and cache are used only by the model's Scheduler thread.
+// Thread safety: the tokenizer, template, info and token trie are immutable and shared freely;
+// engine() is used only by the model's Scheduler thread.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "deepvault/engine.h"
 #include "deepvault/status.h"
 #include "engine/chat/chat_template.h"
-#include "engine/model/source.h"
-#include "engine/model/transformer.h"
-#include "engine/model/weights.h"
-#include "engine/runtime/kv_cache.h"
+#include "engine/grammar/json_matcher.h"
+#include "engine/model/config.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace dv::server {
@@ -56,7 +58,7 @@ class LoadedModel {
   const tok::Tokenizer& tokenizer() const { return *tokenizer_; }
   const chat::ChatTemplate& chat_template() const { return *template_; }
   const ModelInfo& info() const { return info_; }
-  const model::ModelConfig& config() const { return source_->config(); }
+  const model::ModelConfig& config() const { return config_; }
   // Tokens that end generation (EOS and the template's end-of-turn tokens).
   const std::vector<tok::TokenId>& stop_tokens() const { return stop_tokens_; }
   bool IsStopToken(tok::TokenId id) const;
@@ -65,26 +67,36 @@ class LoadedModel {
 
   // Renders `messages` (OpenAI-style message objects) with the template and tokenizes the prompt
   // (special tokens in the rendered template allowed; the user text was validated as text).
+  // `tools`: the request's tool definitions (array) or null. Special-token text inside messages,
+  // tools and kwargs is tokenized as plain text (engine/tokenizer/special_text_guard.h).
   Result<std::vector<tok::TokenId>> EncodeChat(const nlohmann::ordered_json& messages,
+                                               const nlohmann::ordered_json& tools,
                                                const nlohmann::ordered_json& template_kwargs,
                                                std::string* rendered) const;
+  Result<std::vector<tok::TokenId>> EncodeChat(const nlohmann::ordered_json& messages,
+                                               const nlohmann::ordered_json& template_kwargs,
+                                               std::string* rendered) const {
+    return EncodeChat(messages, nullptr, template_kwargs, rendered);
+  }
   // Tokenizes a plain prompt, adding BOS when the model uses one. Special tokens are text.
   Result<std::vector<tok::TokenId>> EncodePrompt(std::string_view prompt) const;
 
+  // Every token's bytes for grammar masks, built on first use (thread-safe).
+  const grammar::TokenTrie& token_trie() const;
+
   // For the Scheduler thread only.
-  model::Transformer& transformer() { return *transformer_; }
-  runtime::KvCache& cache() { return *cache_; }
+  engine::Engine& engine() { return *engine_; }
 
  private:
   LoadedModel() = default;
 
-  std::unique_ptr<model::ModelSource> source_;
-  model::ModelWeights weights_;
-  std::unique_ptr<tok::Tokenizer> tokenizer_;
+  std::unique_ptr<engine::Engine> engine_;
+  const tok::Tokenizer* tokenizer_ = nullptr;  // owned by engine_
+  model::ModelConfig config_;
   std::optional<chat::ChatTemplate> template_;
-  std::unique_ptr<runtime::KvCache> cache_;
-  std::unique_ptr<model::Transformer> transformer_;
   std::vector<tok::TokenId> stop_tokens_;
+  mutable std::once_flag trie_once_;
+  mutable std::unique_ptr<grammar::TokenTrie> trie_;
   std::optional<tok::TokenId> bos_;
   ModelInfo info_;
 };

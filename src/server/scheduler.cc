@@ -16,7 +16,7 @@ struct Scheduler::Pending {
 struct Scheduler::Seq {
   uint64_t id = 0;
   GenerateJob job;
-  Sampler sampler;
+  sampling::Sampler sampler;
   int slot = 0;
   std::vector<int32_t> tokens;  // prompt, then generated tokens
   int prompt_len = 0;
@@ -26,7 +26,7 @@ struct Scheduler::Seq {
   JobResult result;
   SteadyClock::time_point submitted;
 
-  Seq(uint64_t i, GenerateJob j) : id(i), job(std::move(j)), sampler(job.sampling) {}
+  Seq(uint64_t i, GenerateJob j, sampling::Sampler s) : id(i), job(std::move(j)), sampler(std::move(s)) {}
   bool prefilling() const { return n_past < prompt_len; }
 };
 
@@ -37,12 +37,22 @@ double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d
 Scheduler::Scheduler(std::unique_ptr<LoadedModel> model, SchedulerOptions options)
     : model_(std::move(model)),
       options_(options),
-      n_slots_(model_->cache().n_slots()),
-      n_ctx_(model_->cache().n_ctx()),
+      n_slots_(model_->info().n_slots),
+      n_ctx_(model_->info().n_ctx),
       n_vocab_(model_->config().n_vocab),
       slot_tokens_(static_cast<size_t>(n_slots_)),
       slot_busy_(static_cast<size_t>(n_slots_), false) {
   options_.max_batch_tokens = std::max(options_.max_batch_tokens, n_slots_ + 1);
+  for (int s = 0; s < n_slots_; ++s) {
+    auto seq = model_->engine().CreateSequence();
+    if (!seq.ok()) {  // the engine was loaded with n_slots sequences: cannot happen
+      spdlog::error("creating engine sequence {}: {}", s, seq.status().Describe());
+      slot_busy_[static_cast<size_t>(s)] = true;  // never used
+      slot_seq_.push_back(-1);
+      continue;
+    }
+    slot_seq_.push_back(*seq);
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -68,6 +78,7 @@ Result<uint64_t> Scheduler::Submit(GenerateJob job) {
                            " (prompt plus at least one generated token)");
   }
   if (job.max_new_tokens < 1) return InvalidArgument("max_new_tokens must be >= 1");
+  DV_RETURN_IF_ERROR(job.sampling.Validate(n_vocab_));
   std::lock_guard lock(mu_);
   if (stopping_) return Unavailable("the model is being unloaded");
   if (static_cast<int>(queue_.size()) >= options_.max_queue) {
@@ -241,7 +252,8 @@ void Scheduler::Admit(std::vector<Pending>& admitted) {
   for (auto& p : admitted) {
     int reuse = 0;
     const int slot = FreeSlotFor(p.job.prompt, &reuse);
-    auto seq = std::make_unique<Seq>(p.id, std::move(p.job));
+    auto sampler = sampling::Sampler::Create(p.job.sampling, n_vocab_);  // validated by Submit
+    auto seq = std::make_unique<Seq>(p.id, std::move(p.job), std::move(sampler).value());
     seq->slot = slot;
     seq->submitted = p.submitted;
     seq->result.queue_s = Seconds(now - p.submitted);
@@ -249,21 +261,26 @@ void Scheduler::Admit(std::vector<Pending>& admitted) {
     seq->prompt_len = static_cast<int>(seq->tokens.size());
     seq->n_past = reuse;
     seq->result.cached_prompt_tokens = reuse;
-    prompt_cached_.fetch_add(static_cast<uint64_t>(reuse));
-    for (int32_t t : seq->tokens) seq->sampler.Accept(t);
     slot_busy_[static_cast<size_t>(slot)] = true;
+    if (Status st = model_->engine().TruncateSequence(slot_seq_[static_cast<size_t>(slot)], reuse); !st.ok()) {
+      slot_tokens_[static_cast<size_t>(slot)].clear();
+      active_.push_back(std::move(seq));
+      Finish(*active_.back(), FinishReason::kError, std::move(st));
+      continue;
+    }
+    prompt_cached_.fetch_add(static_cast<uint64_t>(reuse));
     active_.push_back(std::move(seq));
   }
 }
 
 void Scheduler::Step() {
-  std::vector<model::BatchToken> batch;
+  std::vector<engine::BatchItem> batch;
   std::vector<Seq*> owners;  // the sequence of each output row, in batch order
   int budget = options_.max_batch_tokens;
   // Generating sequences first: one token each.
   for (auto& s : active_) {
     if (s->done || s->prefilling()) continue;
-    batch.push_back({s->tokens[static_cast<size_t>(s->n_past)], s->slot, s->n_past, true});
+    batch.push_back({slot_seq_[static_cast<size_t>(s->slot)], s->tokens[static_cast<size_t>(s->n_past)], true});
     owners.push_back(s.get());
     --budget;
   }
@@ -281,7 +298,7 @@ void Scheduler::Step() {
       for (int i = 0; i < n; ++i) {
         const int pos = s->n_past + i;
         const bool last = pos == s->prompt_len - 1;
-        batch.push_back({s->tokens[static_cast<size_t>(pos)], s->slot, pos, last});
+        batch.push_back({slot_seq_[static_cast<size_t>(s->slot)], s->tokens[static_cast<size_t>(pos)], last});
         if (last) owners.push_back(s);
       }
       fed.emplace_back(s, n);
@@ -291,8 +308,8 @@ void Scheduler::Step() {
   if (batch.empty()) return;
   // Outputs are appended in batch order: decode rows first, then prefill-final rows in `fed`
   // order, which matches the order `owners` was filled.
-  logits_.clear();
-  Status st = model_->transformer().Forward(batch, model_->cache(), &logits_, nullptr);
+  engine::Engine& engine = model_->engine();
+  Status st = engine.Decode(batch);
   forward_passes_.fetch_add(1);
   if (!st.ok()) {
     spdlog::error("forward pass failed: {}", st.Describe());
@@ -311,14 +328,21 @@ void Scheduler::Step() {
     if (!s.prefilling() && s.generated > 0 && s.n_past < static_cast<int>(s.tokens.size())) {
       ++s.n_past;  // the decode token fed this step is now in the cache
     }
-    std::span<float> logits(logits_.data() + row * static_cast<size_t>(n_vocab_), static_cast<size_t>(n_vocab_));
+    const std::span<const float> logits = engine.Logits(static_cast<int>(row));
+    if (s.generated == 0) s.result.ttft_s = Seconds(now - s.submitted);
+    const int32_t token = SampleNext(s, logits);
+    if (token < 0) {
+      Finish(s, FinishReason::kError,
+             Internal("the model's vocabulary has no token that continues the constrained output"));
+      continue;
+    }
     TokenEvent ev;
-    const int top_n = std::max(0, s.job.top_logprobs);
-    const int32_t token = s.sampler.Sample(logits, top_n, s.job.top_logprobs >= 0 ? &ev.chosen : nullptr,
-                                           s.job.top_logprobs > 0 ? &ev.top : nullptr);
     ev.token = token;
     ev.has_logprobs = s.job.top_logprobs >= 0;
-    if (s.generated == 0) s.result.ttft_s = Seconds(now - s.submitted);
+    if (ev.has_logprobs) {
+      ev.chosen = sampling::LogprobOf(logits, token);
+      ev.top = sampling::TopLogprobs(logits, s.job.top_logprobs);
+    }
     if (!s.job.ignore_stop_tokens && model_->IsStopToken(token)) {
       Finish(s, FinishReason::kStop);
       continue;
@@ -326,9 +350,15 @@ void Scheduler::Step() {
     ++s.generated;
     generated_tokens_.fetch_add(1);
     s.tokens.push_back(token);
-    s.sampler.Accept(token);
+    bool grammar_done = false;
+    if (s.job.grammar) {
+      const tok::Tokenizer& tok = model_->tokenizer();
+      // SampleNext allowed only tokens the matcher accepts.
+      (void)s.job.grammar->Accept(tok.TokenBytes(token), tok.IsSpecial(token));
+      grammar_done = !s.job.grammar->CanContinue();
+    }
     const bool keep_going = !s.job.on_token || s.job.on_token(ev);
-    if (!keep_going) {
+    if (!keep_going || grammar_done) {
       Finish(s, FinishReason::kStop);
     } else if (s.generated >= s.job.max_new_tokens || static_cast<int>(s.tokens.size()) >= n_ctx_) {
       Finish(s, FinishReason::kLength);
@@ -343,25 +373,30 @@ void Scheduler::RunEmbedding(EmbedJob& job, int slot) {
   }
   const int n_embd = model_->config().n_embd;
   std::vector<double> sum(static_cast<size_t>(n_embd), 0.0);
-  std::vector<float> hidden;
+  engine::Engine& engine = model_->engine();
+  const engine::SequenceId seq = slot_seq_[static_cast<size_t>(slot)];
   slot_tokens_[static_cast<size_t>(slot)].clear();
+  if (Status st = engine.TruncateSequence(seq, 0); !st.ok()) {
+    if (job.on_done) job.on_done(std::move(st));
+    return;
+  }
   const int n = static_cast<int>(job.tokens.size());
   for (int start = 0; start < n; start += options_.max_batch_tokens) {
     const int end = std::min(n, start + options_.max_batch_tokens);
-    std::vector<model::BatchToken> batch;
+    std::vector<engine::BatchItem> batch;
     for (int i = start; i < end; ++i) {
       const bool want = job.last_token_pooling ? i == n - 1 : true;
-      batch.push_back({job.tokens[static_cast<size_t>(i)], slot, i, want});
+      batch.push_back({seq, job.tokens[static_cast<size_t>(i)], want});
     }
-    hidden.clear();
-    Status st = model_->transformer().Forward(batch, model_->cache(), nullptr, &hidden);
+    Status st = engine.DecodeEmbeddings(batch);
     forward_passes_.fetch_add(1);
     if (!st.ok()) {
       if (job.on_done) job.on_done(std::move(st));
       return;
     }
-    for (size_t row = 0; row * static_cast<size_t>(n_embd) < hidden.size(); ++row) {
-      for (int d = 0; d < n_embd; ++d) sum[static_cast<size_t>(d)] += hidden[row * n_embd + static_cast<size_t>(d)];
+    for (int row = 0; row < engine.n_outputs(); ++row) {
+      const std::span<const float> h = engine.Embedding(row);
+      for (int d = 0; d < n_embd; ++d) sum[static_cast<size_t>(d)] += h[static_cast<size_t>(d)];
     }
   }
   prompt_computed_.fetch_add(static_cast<uint64_t>(n));
@@ -373,6 +408,29 @@ void Scheduler::RunEmbedding(EmbedJob& job, int slot) {
     out[static_cast<size_t>(d)] = norm > 0 ? static_cast<float>(sum[static_cast<size_t>(d)] / norm) : 0.0f;
   }
   if (job.on_done) job.on_done(std::move(out));
+}
+
+int32_t Scheduler::SampleNext(Seq& s, std::span<const float> logits) {
+  if (!s.job.grammar) return s.sampler.Sample(logits, s.tokens);
+  const grammar::JsonMatcher& g = *s.job.grammar;
+  g.AllowedTokens(model_->token_trie(), &allowed_);
+  const bool may_end = g.IsComplete();
+  masked_.assign(logits.begin(), logits.end());
+  bool any = false;
+  for (size_t i = 0; i < masked_.size(); ++i) {
+    const bool ok = i < allowed_.size() ? allowed_[i] != 0 : false;
+    if (!ok) masked_[i] = -INFINITY;
+    any |= ok;
+  }
+  for (int32_t stop : model_->stop_tokens()) {
+    if (may_end && stop < n_vocab_) {
+      masked_[static_cast<size_t>(stop)] = logits[static_cast<size_t>(stop)];
+      any = true;
+    }
+  }
+  if (!any) return -1;
+  const int32_t token = s.sampler.Sample(masked_, s.tokens);
+  return masked_[static_cast<size_t>(token)] == -INFINITY ? -1 : token;
 }
 
 }  // namespace dv::server

@@ -1,15 +1,21 @@
 // Continuous batching for one loaded model.
 //
-// One thread per model runs steps. Each step builds a single batch for Transformer::Forward:
+// One thread per model runs steps. Each step builds a single batch for Engine::Decode:
 //   1. one token for every sequence that is generating (its last sampled token),
 //   2. then prompt tokens of sequences still in prefill, in chunks, up to max_batch_tokens in all,
 // so a long prompt is spread over several steps and never stalls the streams already running.
 // New jobs join between steps when a KV slot is free; otherwise they wait in a bounded queue
 // (Submit fails with ResourceExhausted when it is full: the server answers 429).
 //
+// Every KV slot is one engine sequence, created once and kept for the scheduler's lifetime.
 // Prefix caching: a finished sequence leaves its tokens' keys/values in its slot. A new job takes
-// the free slot whose cached tokens share the longest prefix with its prompt and skips computing
-// that prefix (a shared system prompt or RAG context is computed once).
+// the free slot whose cached tokens share the longest prefix with its prompt, truncates the
+// sequence to that prefix (Engine::TruncateSequence) and skips computing it (a shared system
+// prompt or RAG context is computed once).
+//
+// Sampling is dv_sampling's (engine/sampling/sampler.h) over the history of the sequence; a job
+// with a grammar has the logits of tokens that cannot extend valid output set to -inf first, may
+// end only where the grammar is complete, and ends as soon as nothing can follow.
 //
 // Callbacks run on the scheduler thread and must be quick (format and hand off bytes). A job
 // ends exactly once through on_done: finished (stop token, on_token returned false, token limit,
@@ -26,13 +32,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "deepvault/status.h"
+#include "engine/grammar/json_matcher.h"
+#include "engine/sampling/sampler.h"
 #include "server/loaded_model.h"
-#include "server/sampler.h"
 
 namespace dv::server {
 
@@ -43,10 +52,12 @@ struct SchedulerOptions {
   int max_queue = 64;          // jobs waiting for a slot
 };
 
+using sampling::TokenLogprob;
+
 struct TokenEvent {
   int32_t token = 0;
   bool has_logprobs = false;
-  TokenLogprob chosen;
+  TokenLogprob chosen;            // log-probabilities of the model's own distribution (raw logits)
   std::vector<TokenLogprob> top;
 };
 
@@ -66,8 +77,10 @@ struct JobResult {
 struct GenerateJob {
   std::vector<int32_t> prompt;  // REQUIRES: non-empty, ids < n_vocab
   int max_new_tokens = 256;     // >= 1; also bounded by the context
-  SamplingParams sampling;
+  sampling::SamplingParams sampling;  // validated by Submit
   int top_logprobs = -1;        // -1: none; 0: the chosen token's; n: and the top n
+  // Constrained decoding: a fresh matcher for this job (its schema and wrapper), or empty.
+  std::optional<grammar::JsonMatcher> grammar;
   bool ignore_stop_tokens = false;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   std::function<bool(const TokenEvent&)> on_token;  // false: stop here (reason kStop)
@@ -104,7 +117,7 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Queues a job; returns its id. InvalidArgument: empty prompt, bad token id, prompt that does
-  // not fit the context. ResourceExhausted: queue full.
+  // not fit the context, sampling parameters out of range. ResourceExhausted: queue full.
   Result<uint64_t> Submit(GenerateJob job);
   Status SubmitEmbedding(EmbedJob job);
   // Frees the job's sequence before the next step; no-op for unknown or finished ids.
@@ -120,6 +133,9 @@ class Scheduler {
   void Admit(std::vector<Pending>& admitted);
   void Step();
   void RunEmbedding(EmbedJob& job, int slot);
+  // Samples the next token of `s` from `logits` (grammar mask applied); -1 when the grammar
+  // allows no token at all.
+  int32_t SampleNext(Seq& s, std::span<const float> logits);
   void Finish(Seq& seq, FinishReason reason, Status error = Status());
   int FreeSlotFor(const std::vector<int32_t>& prompt, int* reuse);
 
@@ -137,9 +153,11 @@ class Scheduler {
 
   // Scheduler thread only.
   std::vector<std::unique_ptr<Seq>> active_;
+  std::vector<engine::SequenceId> slot_seq_;       // the engine sequence of each slot
   std::vector<std::vector<int32_t>> slot_tokens_;  // tokens whose KV each slot holds
   std::vector<bool> slot_busy_;
-  std::vector<float> logits_;
+  std::vector<float> masked_;                      // scratch: logits with the grammar mask
+  std::vector<uint8_t> allowed_;                   // scratch: grammar mask
 
   std::atomic<uint64_t> forward_passes_{0}, generated_tokens_{0}, prompt_computed_{0}, prompt_cached_{0};
   std::atomic<int64_t> active_count_{0}, kv_used_{0};

@@ -27,8 +27,8 @@ bool PromptOpensThink(std::string_view prompt) {
 }
 
 TextAssembler::TextAssembler(const tok::Tokenizer& tokenizer, std::vector<std::string> stop, bool split_reasoning,
-                             bool starts_in_reasoning)
-    : detok_(tokenizer, tok::DecodeOptions{.skip_special = true}),
+                             bool starts_in_reasoning, bool keep_special)
+    : detok_(tokenizer, tok::DecodeOptions{.skip_special = !keep_special}),
       stop_(std::move(stop)),
       split_(split_reasoning),
       in_reasoning_(split_reasoning && starts_in_reasoning) {

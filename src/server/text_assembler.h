@@ -26,8 +26,10 @@ struct TextDelta {
 class TextAssembler {
  public:
   // `split_reasoning` false: everything is content (think tags included, as generated).
+  // `keep_special`: control tokens are kept as their text (tool-call markers of some models are
+  // control tokens); otherwise they are dropped.
   TextAssembler(const tok::Tokenizer& tokenizer, std::vector<std::string> stop, bool split_reasoning,
-                bool starts_in_reasoning);
+                bool starts_in_reasoning, bool keep_special = false);
 
   // Adds a token. Returns the text that became final. Sets *stopped when a stop string was hit
   // (the caller ends the sequence; later calls return nothing).

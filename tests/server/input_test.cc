@@ -7,7 +7,6 @@
 #include "server/api_request.h"
 #include "server/json_input.h"
 #include "server/metrics.h"
-#include "server/sampler.h"
 #include "server/text_assembler.h"
 #include "engine/tokenizer/load_gguf.h"
 #include "test_util.h"
@@ -101,14 +100,79 @@ TEST(ServerApiRequest, ChatAcceptsTheOpenAiShape) {
 }
 
 TEST(ServerApiRequest, UnsupportedFeaturesAre501NotSilentlyIgnored) {
-  auto schema = ParseOpenAiChat(*ParseJsonObject(
-      R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}})"));
-  ASSERT_FALSE(schema.ok());
-  EXPECT_EQ(schema.status().code(), StatusCode::kUnimplemented);
   auto image = ParseOpenAiChat(*ParseJsonObject(
       R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"));
   ASSERT_FALSE(image.ok());
   EXPECT_EQ(image.status().code(), StatusCode::kUnimplemented);
+}
+
+TEST(ServerGrammar, ResponseFormatCompilesTheSchemaOrNamesTheProblem) {
+  auto chat = [](const std::string& format) {
+    return ParseOpenAiChat(*ParseJsonObject(R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":)" +
+                                            format + "}"));
+  };
+  auto object = chat(R"({"type":"json_object"})");
+  ASSERT_TRUE(object.ok()) << object.status().Describe();
+  EXPECT_NE(object->json_schema, nullptr);
+  auto schema = chat(R"({"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}})");
+  ASSERT_TRUE(schema.ok()) << schema.status().Describe();
+  EXPECT_NE(schema->json_schema, nullptr);
+  auto bad = chat(R"({"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","pattern":"a+"}}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(),
+            "response_format.json_schema.schema: unsupported JSON schema keyword \"pattern\" at $");
+  EXPECT_EQ(ErrorParam(bad.status()), "response_format.json_schema.schema");
+  auto never = chat(R"({"type":"json_schema","json_schema":{"name":"x","schema":{"type":"array","minItems":2,"maxItems":1}}})");
+  ASSERT_FALSE(never.ok());
+  EXPECT_NE(never.status().message().find("cannot be satisfied"), std::string::npos);
+  auto ollama = ParseOllamaChat(*ParseJsonObject(R"({"model":"m","messages":[],"format":"json"})"));
+  ASSERT_TRUE(ollama.ok());
+  EXPECT_NE(ollama->json_schema, nullptr);
+}
+
+TEST(ServerTools, ToolsAndToolChoiceAreValidated) {
+  const std::string tools =
+      R"("tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+         "properties":{"city":{"type":"string"}},"required":["city"]}}}])";
+  auto parse = [&](const std::string& extra) {
+    return ParseOpenAiChat(*ParseJsonObject(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + tools +
+                                            extra + "}"));
+  };
+  auto automatic = parse("");
+  ASSERT_TRUE(automatic.ok()) << automatic.status().Describe();
+  EXPECT_EQ(automatic->tool_choice, ToolChoice::kAuto);
+  EXPECT_TRUE(automatic->tools.is_array());
+  EXPECT_EQ(automatic->tool_call_schema, nullptr);
+  auto named = parse(R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})");
+  ASSERT_TRUE(named.ok()) << named.status().Describe();
+  EXPECT_EQ(named->tool_choice, ToolChoice::kNamed);
+  EXPECT_NE(named->tool_call_schema, nullptr);
+  EXPECT_NE(named->tool_params_schema, nullptr);
+  auto unknown = parse(R"(,"tool_choice":{"type":"function","function":{"name":"nope"}})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(ErrorParam(unknown.status()), "tool_choice.function.name");
+  auto none = parse(R"(,"tool_choice":"none")");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->tools.is_null());
+  auto bad_name = ParseOpenAiChat(*ParseJsonObject(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"a b"}}]})"));
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(ErrorParam(bad_name.status()), "tools[0].function.name");
+}
+
+TEST(ServerApiRequest, ErrorParamNamesTheField) {
+  auto role = ParseOpenAiChat(*ParseJsonObject(R"({"model":"m","messages":[{"role":"robot","content":"x"}]})"));
+  ASSERT_FALSE(role.ok());
+  EXPECT_EQ(ErrorParam(role.status()), "messages[0].role");
+  auto temp = ParseOpenAiChat(*ParseJsonObject(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":9})"));
+  ASSERT_FALSE(temp.ok());
+  EXPECT_EQ(ErrorParam(temp.status()), "temperature");
+  auto model = ParseOpenAiChat(*ParseJsonObject(R"({"messages":[{"role":"user","content":"x"}]})"));
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(ErrorParam(model.status()), "model");
+  EXPECT_EQ(ErrorParam(InvalidArgument("the prompt is empty after tokenization")), "");
+  EXPECT_EQ(ErrorParam(NotFound("model x")), "");
 }
 
 TEST(ServerApiRequest, OllamaOptionsAndKeepAlive) {
@@ -188,52 +252,6 @@ TEST(ServerTextAssembler, ReasoningBlockOpenedByTheModel) {
   const std::string content = FeedAll(a, *ids, &reasoning, &stopped);
   EXPECT_EQ(reasoning, "hmm");
   EXPECT_EQ(content, "Yes.");
-}
-
-TEST(ServerSampler, GreedyPenaltiesBiasAndLogprobs) {
-  std::vector<float> logits = {1.0f, 3.0f, 2.0f, 3.0f};
-  SamplingParams p;
-  p.temperature = 0;
-  Sampler s(p);
-  TokenLogprob chosen;
-  std::vector<TokenLogprob> top;
-  std::vector<float> copy = logits;
-  EXPECT_EQ(s.Sample(copy, 2, &chosen, &top), 1);  // tie → lowest id
-  // log-softmax by hand: log(e^3 / (e^1 + 2 e^3 + e^2)).
-  const double z = std::log(std::exp(1.0) + 2 * std::exp(3.0) + std::exp(2.0));
-  EXPECT_NEAR(chosen.logprob, 3.0 - z, 1e-6);
-  ASSERT_EQ(top.size(), 2u);
-  EXPECT_EQ(top[0].token, 1);
-  EXPECT_EQ(top[1].token, 3);
-  // Presence penalty after accepting token 1 flips the choice to 3; a -100 bias bans it again.
-  s.Accept(1);
-  copy = logits;
-  SamplingParams pp = p;
-  pp.presence_penalty = 0.5;
-  Sampler s2(pp);
-  s2.Accept(1);
-  EXPECT_EQ(s2.Sample(copy, 0, nullptr, nullptr), 3);
-  pp.logit_bias = {{3, -100.0f}};
-  Sampler s3(pp);
-  s3.Accept(1);
-  copy = logits;
-  EXPECT_EQ(s3.Sample(copy, 0, nullptr, nullptr), 1);
-}
-
-TEST(ServerSampler, SeededSamplingIsReproducibleAndTopKRestricts) {
-  SamplingParams p;
-  p.temperature = 1.0;
-  p.top_k = 2;
-  p.seed = 7;
-  p.has_seed = true;
-  std::vector<float> logits = {0.5f, 2.0f, 1.9f, -1.0f, 0.0f};
-  Sampler a(p), b(p);
-  for (int i = 0; i < 50; ++i) {
-    std::vector<float> l1 = logits, l2 = logits;
-    const int32_t x = a.Sample(l1, 0, nullptr, nullptr);
-    EXPECT_EQ(x, b.Sample(l2, 0, nullptr, nullptr));
-    EXPECT_TRUE(x == 1 || x == 2) << x;
-  }
 }
 
 TEST(ServerMetrics, PrometheusTextFormat) {

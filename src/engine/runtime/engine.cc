@@ -145,7 +145,12 @@ class EngineImpl final : public Engine {
     return Status::Ok();
   }
 
-  Status Decode(std::span<const BatchItem> batch) override {
+  Status Decode(std::span<const BatchItem> batch) override { return DecodeImpl(batch, /*want_logits=*/true); }
+  Status DecodeEmbeddings(std::span<const BatchItem> batch) override {
+    return DecodeImpl(batch, /*want_logits=*/false);
+  }
+
+  Status DecodeImpl(std::span<const BatchItem> batch, bool want_logits) {
     // Validate everything first so that a bad item leaves the engine unchanged.
     std::vector<int> next(lengths_);
     std::vector<model::BatchToken> tokens;
@@ -166,7 +171,8 @@ class EngineImpl final : public Engine {
     hidden_.clear();
     for (size_t start = 0; start < tokens.size(); start += max_batch_) {
       const size_t n = std::min<size_t>(max_batch_, tokens.size() - start);
-      DV_RETURN_IF_ERROR(transformer_->Forward(std::span(tokens).subspan(start, n), *cache_, &logits_, &hidden_));
+      DV_RETURN_IF_ERROR(transformer_->Forward(std::span(tokens).subspan(start, n), *cache_,
+                                               want_logits ? &logits_ : nullptr, &hidden_));
     }
     lengths_ = std::move(next);
     return Status::Ok();

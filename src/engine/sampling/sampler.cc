@@ -48,6 +48,13 @@ std::vector<TokenLogprob> TopLogprobs(std::span<const float> logits, int k) {
   return out;
 }
 
+TokenLogprob LogprobOf(std::span<const float> logits, int32_t id) {
+  const float max = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float l : logits) sum += std::exp(static_cast<double>(l) - max);
+  return {id, static_cast<float>(logits[static_cast<size_t>(id)] - (max + std::log(sum)))};
+}
+
 Sampler::Sampler(const SamplingParams& params, int n_vocab) : params_(params), n_vocab_(n_vocab), rng_(params.seed) {}
 
 Result<Sampler> Sampler::Create(const SamplingParams& params, int n_vocab) {

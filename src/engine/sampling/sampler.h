@@ -48,6 +48,8 @@ struct TokenLogprob {
 
 // The k most probable tokens of softmax(logits) over the full vocabulary, best first (ties: lower id).
 std::vector<TokenLogprob> TopLogprobs(std::span<const float> logits, int k);
+// log softmax(logits)[id]. REQUIRES: 0 <= id < logits.size().
+TokenLogprob LogprobOf(std::span<const float> logits, int32_t id);
 
 class Sampler {
  public:

@@ -141,6 +141,20 @@ TEST(TopLogprobs, NaturalLogSoftmaxOverTheFullVocabularyBestFirst) {
   EXPECT_EQ(TopLogprobs(logits, 99).size(), 5u);
 }
 
+TEST(LogprobOf, MatchesTopLogprobsAndSumsToOne) {
+  const std::vector<float> logits = {1.f, 3.f, 2.f, 3.f, -5.f};
+  double total = 0;
+  for (int32_t id = 0; id < 5; ++id) {
+    const TokenLogprob lp = LogprobOf(logits, id);
+    EXPECT_EQ(lp.id, id);
+    total += std::exp(static_cast<double>(lp.logprob));
+  }
+  EXPECT_NEAR(total, 1.0, 1e-6);
+  EXPECT_FLOAT_EQ(LogprobOf(logits, 2).logprob, TopLogprobs(logits, 3)[2].logprob);
+  // Large logits do not overflow.
+  EXPECT_NEAR(LogprobOf(std::vector<float>{1000.f, 1000.f}, 1).logprob, -std::log(2.0), 1e-6);
+}
+
 TEST(StopMatcher, FindsStopsAcrossPiecesAndNeverEmitsPastThem) {
   StopMatcher m({"</think>", "\n\n"});
   std::string emitted;
