@@ -2,6 +2,11 @@
 // corpus; phrases, filters, replacement and removal behave.
 #include <gtest/gtest.h>
 
+#include <xapian.h>
+
+#include <algorithm>
+#include <filesystem>
+
 #include "kb/index/bm25.h"
 #include "kb/index/lexical_index.h"
 #include "test_util.h"
@@ -155,6 +160,91 @@ TEST_F(KbBm25Test, SecondWriterIsToldTheShardIsBusy) {
   auto second = LexicalIndex::OpenWritable((dir_.path() / "lexical").string());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+}
+
+// The same chunks in 1, 2 and 5 parts: identical hits and scores (Xapian combines the parts'
+// statistics), combined docids equal chunk ids, and the part count survives reopening.
+TEST(KbPartitionedIndexTest, PartCountDoesNotChangeResults) {
+  testing::TempDir dir;
+  std::vector<std::vector<LexicalHit>> results;
+  for (int parts : {1, 2, 5}) {
+    const std::string path = (dir.path() / ("lexical" + std::to_string(parts))).string();
+    {
+      auto index = LexicalIndex::OpenWritable(path, 3, parts);
+      ASSERT_TRUE(index.ok()) << index.status().ToString();
+      std::vector<IndexDocument> built;
+      std::vector<LexicalIndex::Pending> puts;
+      built.reserve(23);
+      for (int64_t id = 1; id <= 23; ++id) {
+        std::vector<std::string> terms = {"common"};
+        for (int64_t k = 0; k < id % 4; ++k) terms.push_back("rare" + std::to_string(id % 3));
+        auto doc = (*index)->Build(Chunk(id, terms));
+        ASSERT_TRUE(doc.ok());
+        built.push_back(std::move(doc).value());
+        puts.push_back(LexicalIndex::Pending{id, id, &built.back()});
+      }
+      ASSERT_TRUE((*index)->PutAll(puts).ok());
+      ASSERT_TRUE((*index)->Remove(7).ok());
+      ASSERT_TRUE((*index)->Commit().ok());
+    }
+    // Reopened with a different default: the recorded part count wins.
+    ASSERT_TRUE(LexicalIndex::OpenWritable(path, 3, 4).ok());
+    auto reader = LexicalIndex::OpenReadOnly(path);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    EXPECT_EQ(*(*reader)->DocumentCount(), 22u);
+    std::vector<int64_t> ids = *(*reader)->AllChunkIds();
+    ASSERT_EQ(ids.size(), 22u);
+    EXPECT_EQ(ids.front(), 1);
+    EXPECT_EQ(ids.back(), 23);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), 7), 0);
+    LexicalQuery q;
+    q.terms = {"rare1", "common"};
+    auto hits = (*reader)->Search(q, 30);
+    ASSERT_TRUE(hits.ok());
+    results.push_back(*hits);
+  }
+  ASSERT_EQ(results[0].size(), 22u);
+  for (size_t r = 1; r < results.size(); ++r) {
+    ASSERT_EQ(results[r].size(), results[0].size());
+    for (size_t i = 0; i < results[0].size(); ++i) {
+      EXPECT_EQ(results[r][i].chunk_id, results[0][i].chunk_id);
+      EXPECT_NEAR(results[r][i].score, results[0][i].score, 1e-9);
+    }
+  }
+}
+
+// An index written before partitioning (one Xapian database in the directory itself) is read
+// and written as a single part.
+TEST(KbPartitionedIndexTest, UnpartitionedIndexStillWorks) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "lexical").string();
+  {
+    Xapian::WritableDatabase db(path, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+    Xapian::Document doc;
+    doc.add_posting("legacy", 1);
+    db.replace_document(5, doc);
+    db.commit();
+  }
+  {
+    auto index = LexicalIndex::OpenWritable(path);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    ASSERT_TRUE((*index)->Put(Chunk(6, {"legacy", "newer"})).ok());
+    ASSERT_TRUE((*index)->Commit().ok());
+  }
+  auto reader = LexicalIndex::OpenReadOnly(path);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ(*(*reader)->AllChunkIds(), (std::vector<int64_t>{5, 6}));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "lexical" / "part0"));
+}
+
+TEST(KbPartitionedIndexTest, BadPartCountFileIsReported) {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "lexical").string();
+  ASSERT_TRUE(LexicalIndex::OpenWritable(path).ok());
+  testing::WriteFile(dir.path() / "lexical" / "parts", "0\n");
+  auto reader = LexicalIndex::OpenReadOnly(path);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kDataLoss);
 }
 
 TEST_F(KbBm25Test, RejectsBadParameters) {

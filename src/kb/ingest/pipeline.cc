@@ -111,19 +111,18 @@ Result<std::unique_ptr<ShardWriter>> ShardWriter::Open(const std::string& dir, c
 
 ShardWriter::~ShardWriter() = default;
 
-Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& prepared, int64_t after_seq) {
+Result<int64_t> ShardWriter::ApplyDirty(std::unordered_map<int64_t, ReadyChunk>& prepared, int64_t after_seq) {
   int64_t max_seq = after_seq;
   DV_ASSIGN_OR_RETURN(std::vector<int64_t> dirty, shard_.DirtyChunks(&max_seq, after_seq));
   if (dirty.empty()) return max_seq;
-  std::unordered_map<int64_t, const IndexedChunk*> ready;
-  for (const IndexedChunk* c : prepared) ready[c->chunk_id] = c;
+  std::vector<LexicalIndex::Pending> puts;
   std::vector<int64_t> unknown;
   std::set<int64_t> seen;
   for (int64_t id : dirty) {
     if (!seen.insert(id).second) continue;
-    auto it = ready.find(id);
-    if (it != ready.end()) {
-      DV_RETURN_IF_ERROR(index_->Put(*it->second));
+    auto it = prepared.find(id);
+    if (it != prepared.end()) {
+      puts.push_back(LexicalIndex::Pending{id, it->second.doc_id, it->second.doc});
     } else {
       unknown.push_back(id);
     }
@@ -132,6 +131,8 @@ Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& 
   DV_ASSIGN_OR_RETURN(std::vector<ChunkRecord> stored, shard_.GetChunks(unknown));
   std::unordered_map<int64_t, DocumentRecord> docs;
   std::set<int64_t> present;
+  std::vector<IndexDocument> rebuilt;
+  rebuilt.reserve(stored.size());  // stable addresses for `puts`
   for (const ChunkRecord& c : stored) {
     present.insert(c.id);
     auto it = docs.find(c.doc_id);
@@ -139,8 +140,11 @@ Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& 
       DV_ASSIGN_OR_RETURN(DocumentRecord d, shard_.GetDocument(c.doc_id));
       it = docs.emplace(c.doc_id, std::move(d)).first;
     }
-    DV_RETURN_IF_ERROR(index_->Put(AnalyzeChunk(*analyzer_, it->second, c)));
+    DV_ASSIGN_OR_RETURN(IndexDocument built, index_->Build(AnalyzeChunk(*analyzer_, it->second, c)));
+    rebuilt.push_back(std::move(built));
+    puts.push_back(LexicalIndex::Pending{c.id, c.doc_id, &rebuilt.back()});
   }
+  DV_RETURN_IF_ERROR(index_->PutAll(puts));
   for (int64_t id : unknown) {
     if (!present.count(id)) DV_RETURN_IF_ERROR(index_->Remove(id));
   }
@@ -148,7 +152,8 @@ Result<int64_t> ShardWriter::ApplyDirty(const std::vector<const IndexedChunk*>& 
 }
 
 Status ShardWriter::RecoverIndex() {
-  DV_ASSIGN_OR_RETURN(int64_t max_seq, ApplyDirty({}, 0));
+  std::unordered_map<int64_t, ReadyChunk> none;
+  DV_ASSIGN_OR_RETURN(int64_t max_seq, ApplyDirty(none, 0));
   if (max_seq == 0) return Status::Ok();
   DV_RETURN_IF_ERROR(index_->Commit());
   return shard_.ClearDirty(max_seq);
@@ -292,7 +297,14 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
     }
     if (rec.mime_type.empty()) rec.mime_type = parsed.mime_type.empty() ? "text/plain" : parsed.mime_type;
     const std::vector<Attachment> attachments = std::move(parsed.attachments);
-    w.docs.push_back(PrepareDocument(*analyzer_, options.chunker, rec, parsed));
+    auto prepared = PrepareDocument(*analyzer_, *index_, options.chunker, rec, parsed);
+    if (!prepared.ok()) {
+      w.outcome = Work::Outcome::kFailed;
+      w.error = prepared.status().message();
+      w.docs.clear();
+      return;
+    }
+    w.docs.push_back(std::move(prepared).value());
     // Attachments become documents of their own, linked to this one.
     for (size_t a = 0; a < attachments.size(); ++a) {
       const Attachment& att = attachments[a];
@@ -315,7 +327,13 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
       arec.doc_date = rec.doc_date;
       if (arec.title.empty()) arec.title = utf8::Sanitize(att.file_name);
       doc->attachments.clear();  // one level per document; deeper nesting is the parser's business
-      w.docs.push_back(PrepareDocument(*analyzer_, options.chunker, arec, *doc));
+      auto prepared_attachment = PrepareDocument(*analyzer_, *index_, options.chunker, arec, *doc);
+      if (!prepared_attachment.ok()) {
+        w.error += (w.error.empty() ? "" : "; ") + ("attachment " + att.file_name + ": " +
+                                                     prepared_attachment.status().message());
+        continue;
+      }
+      w.docs.push_back(std::move(prepared_attachment).value());
     }
     w.outcome = Work::Outcome::kPrepared;
   };
@@ -402,7 +420,7 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
     if (batch.empty() && states.empty()) continue;
 
     // 1. Store documents and chunks; record job states.
-    std::vector<const IndexedChunk*> prepared;
+    std::unordered_map<int64_t, ReadyChunk> prepared;
     {
       DV_ASSIGN_OR_RETURN(sql::Transaction txn, sql::Transaction::Begin(shard_.db()));
       for (const auto& [job, state] : states) DV_RETURN_IF_ERROR(shard_.UpdateJob(job, state, state == JobState::kExtracting ? 0.1 : 0.4, ""));
@@ -424,9 +442,7 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
           if (d == 0) parent = doc_id;
           pd.record.id = doc_id;
           for (size_t c = 0; c < pd.chunks.size(); ++c) {
-            pd.index[c].chunk_id = pd.chunks[c].id;
-            pd.index[c].doc_id = doc_id;
-            prepared.push_back(&pd.index[c]);
+            prepared.emplace(pd.chunks[c].id, ReadyChunk{doc_id, &pd.index[c]});
           }
         }
         if (w.job_id != 0) DV_RETURN_IF_ERROR(shard_.UpdateJob(w.job_id, JobState::kIndexing, 0.8, w.error));

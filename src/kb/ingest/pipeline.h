@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -88,13 +89,19 @@ class ShardWriter {
 
  private:
   struct Work;
+  // A stored chunk whose index document a worker has built.
+  struct ReadyChunk {
+    int64_t doc_id;
+    IndexDocument* doc;
+  };
   ShardWriter(Shard shard, std::unique_ptr<LexicalIndex> index, const Analyzer* analyzer)
       : shard_(std::move(shard)), index_(std::move(index)), analyzer_(analyzer) {}
   Result<IngestStats> Run(int64_t kb_id, std::vector<Work>& work, const IngestOptions& options);
   // Applies the dirty rows with a sequence number above `after_seq` to the index without
-  // committing it, using `prepared` (chunk id → entry) where available; returns the highest
-  // sequence number applied.
-  Result<int64_t> ApplyDirty(const std::vector<const IndexedChunk*>& prepared, int64_t after_seq);
+  // committing it, using (and consuming) `prepared` (chunk id → built document) where available
+  // and re-analysing the other chunks from the database; returns the highest sequence number
+  // applied.
+  Result<int64_t> ApplyDirty(std::unordered_map<int64_t, ReadyChunk>& prepared, int64_t after_seq);
 
   Shard shard_;
   std::unique_ptr<LexicalIndex> index_;

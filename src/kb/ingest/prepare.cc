@@ -21,8 +21,9 @@ IndexedChunk AnalyzeChunk(const Analyzer& analyzer, const DocumentRecord& doc, c
   return ic;
 }
 
-PreparedDocument PrepareDocument(const Analyzer& analyzer, const ChunkerOptions& chunker,
-                                 DocumentRecord record, const ParsedDocument& doc) {
+Result<PreparedDocument> PrepareDocument(const Analyzer& analyzer, const LexicalIndex& index,
+                                         const ChunkerOptions& chunker, DocumentRecord record,
+                                         const ParsedDocument& doc) {
   PreparedDocument out;
   if (record.title.empty()) record.title = utf8::Sanitize(doc.title);
   if (record.mime_type.empty()) record.mime_type = doc.mime_type;
@@ -42,7 +43,8 @@ PreparedDocument PrepareDocument(const Analyzer& analyzer, const ChunkerOptions&
     c.char_start = chunks[i].char_start;
     c.char_end = chunks[i].char_end;
     c.text = std::move(chunks[i].text);
-    out.index.push_back(AnalyzeChunk(analyzer, record, c));
+    DV_ASSIGN_OR_RETURN(IndexDocument entry, index.Build(AnalyzeChunk(analyzer, record, c)));
+    out.index.push_back(std::move(entry));
     out.chunks.push_back(std::move(c));
   }
   out.record = std::move(record);

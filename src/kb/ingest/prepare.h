@@ -1,7 +1,7 @@
 // Turning a parsed document into what the shard stores (records) and what the index needs
-// (analysed chunks). CPU-heavy, side-effect free: runs on the ingestion worker threads.
+// (finished index documents). CPU-heavy, side-effect free: runs on the ingestion worker threads.
 //
-// Thread safety: pure functions over a thread-safe Analyzer.
+// Thread safety: pure functions over a thread-safe Analyzer and LexicalIndex::Build.
 #pragma once
 
 #include <string>
@@ -18,13 +18,14 @@ namespace dv::kb {
 struct PreparedDocument {
   DocumentRecord record;            // id and chunk_count filled by the writer
   std::vector<ChunkRecord> chunks;  // ids filled by the writer
-  std::vector<IndexedChunk> index;  // parallel to `chunks`; ids filled by the writer
+  std::vector<IndexDocument> index;  // parallel to `chunks`; built by `index.Build`
 };
 
-// Chunks and analyses `doc`. `record` carries the source, hash, size, tags, kb id; its title,
-// mime type and date are filled from `doc` when empty.
-PreparedDocument PrepareDocument(const Analyzer& analyzer, const ChunkerOptions& chunker,
-                                 DocumentRecord record, const ParsedDocument& doc);
+// Chunks and analyses `doc` and builds the index documents of its chunks. `record` carries the
+// source, hash, size, tags, kb id; its title, mime type and date are filled from `doc` when empty.
+Result<PreparedDocument> PrepareDocument(const Analyzer& analyzer, const LexicalIndex& index,
+                                         const ChunkerOptions& chunker, DocumentRecord record,
+                                         const ParsedDocument& doc);
 
 // The index entry of one stored chunk (the recovery path re-analyses from the database).
 IndexedChunk AnalyzeChunk(const Analyzer& analyzer, const DocumentRecord& doc, const ChunkRecord& chunk);

@@ -148,29 +148,12 @@ class DocxWalker {
   }
 
   void Table(const pugi::xml_node& tbl) {
-    std::string text;
-    for (pugi::xml_node tr = tbl.first_child(); tr; tr = tr.next_sibling()) {
-      if (!Is(tr, "tr")) continue;
-      std::string row;
-      bool first = true;
-      for (pugi::xml_node tc = tr.first_child(); tc; tc = tc.next_sibling()) {
-        if (!Is(tc, "tc")) continue;
-        std::string cell;
-        for (pugi::xml_node p = tc.first_child(); p; p = p.next_sibling()) {
-          // Nested tables are flattened into the cell's text.
-          std::string t = Is(p, "p") ? ParagraphText(p) : Is(p, "tbl") ? ParagraphText(p) : "";
-          if (TrimAscii(t).empty()) continue;
-          if (!cell.empty()) cell.push_back(' ');
-          cell.append(t);
-        }
-        if (!first) row.append(" | ");
-        row.append(CollapseWhitespace(cell));
-        first = false;
-      }
-      if (row.find_first_not_of(" |") == std::string::npos) continue;
-      if (!text.empty()) text.push_back('\n');
-      text.append(row);
-    }
+    // Nested tables are flattened into the cell's text.
+    std::string text = TableText(tbl, [](const pugi::xml_node& tc) {
+      return JoinChildTexts(tc, " ", [](const pugi::xml_node& n) {
+        return Is(n, "p") || Is(n, "tbl") ? ParagraphText(n) : std::string();
+      });
+    });
     if (!text.empty()) doc_.blocks.push_back(Block{BlockKind::kTable, 0, std::move(text)});
   }
 
@@ -197,14 +180,9 @@ Status ParseDocx(std::string_view bytes, const ParseOptions& options, ParsedDocu
     const bool endnotes = std::string_view(part) == "word/endnotes.xml";
     for (pugi::xml_node note = notes->document_element().first_child(); note; note = note.next_sibling()) {
       if (!(Is(note, "footnote") || Is(note, "endnote")) || !Attr(note, "type").empty()) continue;
-      std::string text;
-      for (pugi::xml_node p = note.first_child(); p; p = p.next_sibling()) {
-        if (!Is(p, "p")) continue;
-        std::string t(TrimAscii(ParagraphText(p)));
-        if (t.empty()) continue;
-        if (!text.empty()) text.push_back('\n');
-        text.append(t);
-      }
+      const std::string text = JoinChildTexts(note, "\n", [](const pugi::xml_node& p) {
+        return Is(p, "p") ? ParagraphText(p) : std::string();
+      });
       if (text.empty()) continue;
       std::string marker = "[^";
       marker.append(endnotes ? "e" : "").append(Attr(note, "id")).append("] ");
@@ -212,14 +190,7 @@ Status ParseDocx(std::string_view bytes, const ParseOptions& options, ParsedDocu
     }
   }
   ReadCoreProperties(*zip, doc);
-  if (doc.title.empty()) {
-    for (const Block& b : doc.blocks) {
-      if (b.kind == BlockKind::kHeading) {
-        doc.title = b.text;
-        break;
-      }
-    }
-  }
+  TitleFromFirstHeading(doc);
   return Status::Ok();
 }
 

@@ -102,4 +102,46 @@ void ReadCoreProperties(ZipReader& zip, ParsedDocument& doc) {
   }
 }
 
+void TitleFromFirstHeading(ParsedDocument& doc) {
+  if (!doc.title.empty()) return;
+  for (const Block& b : doc.blocks) {
+    if (b.kind == BlockKind::kHeading) {
+      doc.title = b.text;
+      return;
+    }
+  }
+}
+
+std::string JoinChildTexts(const pugi::xml_node& container, std::string_view separator, const ElementText& text_of) {
+  std::string out;
+  for (pugi::xml_node c = container.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    const std::string text = text_of(c);
+    std::string_view trimmed = TrimAscii(text);
+    if (trimmed.empty()) continue;
+    if (!out.empty()) out.append(separator);
+    out.append(trimmed);
+  }
+  return out;
+}
+
+std::string TableText(const pugi::xml_node& tbl, const ElementText& cell_text) {
+  std::string text;
+  for (pugi::xml_node tr = tbl.first_child(); tr; tr = tr.next_sibling()) {
+    if (!Is(tr, "tr")) continue;
+    std::string row;
+    bool first = true;
+    for (pugi::xml_node tc = tr.first_child(); tc; tc = tc.next_sibling()) {
+      if (!Is(tc, "tc")) continue;
+      if (!first) row.append(" | ");
+      row.append(CollapseWhitespace(cell_text(tc)));
+      first = false;
+    }
+    if (row.find_first_not_of(" |") == std::string::npos) continue;
+    if (!text.empty()) text.push_back('\n');
+    text.append(row);
+  }
+  return text;
+}
+
 }  // namespace dv::kb::internal

@@ -1,8 +1,10 @@
 // Internal helpers shared by the DOCX, XLSX and PPTX parsers: XML parts read from a ZipReader
-// into pugixml documents, relationship maps, and namespace-agnostic element matching (elements
-// are matched by local name, so "w:p" and "ns0:p" are the same).
+// into pugixml documents, relationship maps, namespace-agnostic element matching (elements are
+// matched by local name, so "w:p" and "ns0:p" are the same), and the paragraph/table walking that
+// WordprocessingML and DrawingML share (both use <p>, <tbl>/<tr>/<tc>).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <pugixml.hpp>
@@ -38,5 +40,18 @@ Result<std::map<std::string, std::string>> LoadRelationships(ZipReader& zip, std
 
 // Fills title / author / dates from docProps/core.xml when present.
 void ReadCoreProperties(ZipReader& zip, ParsedDocument& doc);
+// When `doc` has no title yet, the text of its first heading block becomes the title.
+void TitleFromFirstHeading(ParsedDocument& doc);
+
+// Text of one element (a paragraph, a table cell); "" for elements that hold no text.
+using ElementText = std::function<std::string(const pugi::xml_node&)>;
+
+// The texts `text_of` gives for the child elements of `container`, each trimmed, empty ones
+// skipped, joined by `separator`.
+std::string JoinChildTexts(const pugi::xml_node& container, std::string_view separator, const ElementText& text_of);
+
+// A table (<tbl>) as text: one line per <tr>, its <tc> cells' texts (`cell_text`, whitespace
+// collapsed) joined by " | "; rows without text are left out. Empty when the table has no text.
+std::string TableText(const pugi::xml_node& tbl, const ElementText& cell_text);
 
 }  // namespace dv::kb::internal

@@ -27,6 +27,11 @@ std::string DrawingParagraphText(const pugi::xml_node& p) {
   return out;
 }
 
+// DrawingParagraphText for <a:p> elements, "" for anything else (an ElementText).
+std::string DrawingParagraph(const pugi::xml_node& node) {
+  return Is(node, "p") ? DrawingParagraphText(node) : std::string();
+}
+
 struct SlideBlocks {
   std::string title;
   std::vector<Block> blocks;
@@ -87,27 +92,9 @@ class SlideWalker {
   }
 
   void Table(const pugi::xml_node& tbl) {
-    std::string text;
-    for (pugi::xml_node tr = tbl.first_child(); tr; tr = tr.next_sibling()) {
-      if (!Is(tr, "tr")) continue;
-      std::string row;
-      bool first = true;
-      for (pugi::xml_node tc = tr.first_child(); tc; tc = tc.next_sibling()) {
-        if (!Is(tc, "tc")) continue;
-        std::string cell;
-        for (pugi::xml_node p = Child(tc, "txBody").first_child(); p; p = p.next_sibling()) {
-          if (!Is(p, "p")) continue;
-          if (!cell.empty()) cell.push_back(' ');
-          cell.append(DrawingParagraphText(p));
-        }
-        if (!first) row.append(" | ");
-        row.append(CollapseWhitespace(cell));
-        first = false;
-      }
-      if (row.find_first_not_of(" |") == std::string::npos) continue;
-      if (!text.empty()) text.push_back('\n');
-      text.append(row);
-    }
+    std::string text = TableText(tbl, [](const pugi::xml_node& tc) {
+      return JoinChildTexts(Child(tc, "txBody"), " ", DrawingParagraph);
+    });
     if (!text.empty()) out_.blocks.push_back(Block{BlockKind::kTable, 0, std::move(text)});
   }
 
@@ -122,19 +109,12 @@ Status AppendSpeakerNotes(ZipReader& zip, const std::string& slide_part, SlideBl
     if (target.find("notesSlides/") == std::string::npos || !zip.Contains(target)) continue;
     DV_ASSIGN_OR_RETURN(auto notes, LoadXmlPart(zip, target));
     pugi::xml_node tree = Child(Child(notes->document_element(), "cSld"), "spTree");
-    std::string text;
-    for (pugi::xml_node sp = tree.first_child(); sp; sp = sp.next_sibling()) {
-      if (!Is(sp, "sp")) continue;
+    const std::string text = JoinChildTexts(tree, "\n", [](const pugi::xml_node& sp) {
+      if (!Is(sp, "sp")) return std::string();
       pugi::xml_node ph = Child(Child(Child(sp, "nvSpPr"), "nvPr"), "ph");
-      if (Attr(ph, "type") != "body") continue;  // not the slide image or the slide number
-      for (pugi::xml_node p = Child(sp, "txBody").first_child(); p; p = p.next_sibling()) {
-        if (!Is(p, "p")) continue;
-        std::string t(TrimAscii(DrawingParagraphText(p)));
-        if (t.empty()) continue;
-        if (!text.empty()) text.push_back('\n');
-        text.append(t);
-      }
-    }
+      if (Attr(ph, "type") != "body") return std::string();  // not the slide image or the slide number
+      return JoinChildTexts(Child(sp, "txBody"), "\n", DrawingParagraph);
+    });
     if (!text.empty()) out.blocks.push_back(Block{BlockKind::kParagraph, 0, "Notes: " + text});
   }
   return Status::Ok();
@@ -174,14 +154,7 @@ Status ParsePptx(std::string_view bytes, const ParseOptions& options, ParsedDocu
   }
   doc.metadata["slides"] = std::to_string(slide_no);
   ReadCoreProperties(*zip, doc);
-  if (doc.title.empty()) {
-    for (const Block& b : doc.blocks) {
-      if (b.kind == BlockKind::kHeading) {
-        doc.title = b.text;
-        break;
-      }
-    }
-  }
+  TitleFromFirstHeading(doc);
   return Status::Ok();
 }
 

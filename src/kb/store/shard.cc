@@ -89,6 +89,18 @@ Result<JobRecord> ReadJob(const sql::Statement& st) {
   return j;
 }
 
+// Every row of a statement selecting kJobColumns.
+Result<std::vector<JobRecord>> ReadJobs(sql::Statement& st) {
+  std::vector<JobRecord> out;
+  for (;;) {
+    DV_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    DV_ASSIGN_OR_RETURN(JobRecord j, ReadJob(st));
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 constexpr const char* kJobColumns =
     "id, kb_id, source, state, progress, error, created_at, updated_at";
 
@@ -308,28 +320,14 @@ Result<std::vector<JobRecord>> Shard::UnfinishedJobs(int64_t kb_id) {
   DV_ASSIGN_OR_RETURN(sql::Statement st, db_.Prepare(std::string("SELECT ") + kJobColumns +
       " FROM jobs WHERE kb_id = ? AND state NOT IN ('done','failed') ORDER BY id"));
   st.Bind(1, kb_id);
-  std::vector<JobRecord> out;
-  for (;;) {
-    DV_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    DV_ASSIGN_OR_RETURN(JobRecord j, ReadJob(st));
-    out.push_back(std::move(j));
-  }
-  return out;
+  return ReadJobs(st);
 }
 
 Result<std::vector<JobRecord>> Shard::ListJobs(int64_t kb_id, int limit) {
   DV_ASSIGN_OR_RETURN(sql::Statement st, db_.Prepare(std::string("SELECT ") + kJobColumns +
       " FROM jobs WHERE kb_id = ? ORDER BY id DESC LIMIT ?"));
   st.Bind(1, kb_id).Bind(2, limit);
-  std::vector<JobRecord> out;
-  for (;;) {
-    DV_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    DV_ASSIGN_OR_RETURN(JobRecord j, ReadJob(st));
-    out.push_back(std::move(j));
-  }
-  return out;
+  return ReadJobs(st);
 }
 
 Result<std::string> Shard::GetMeta(const std::string& key) {
