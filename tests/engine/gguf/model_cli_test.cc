@@ -1,4 +1,5 @@
-// `deepvault model info` end to end, on llama.cpp's files and on broken ones.
+// `deepvault model info`, `model quantize` and `model convert` end to end, on llama.cpp's files,
+// on the tiny HF checkpoints and on broken inputs.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -113,6 +114,49 @@ TEST(ModelQuantizeCli, WritesLlamaCppIdenticalQ8_0) {
   r = RunCommand(Dv() + " model quantize '" + (dir.path() / "none.gguf").string() + "' '" + out.string() + "' q8_0");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("none.gguf: cannot open"), std::string::npos) << r.err;
+}
+
+TEST(ModelConvertCli, ConvertsHfFolderThatModelInfoDescribes) {
+  dv::testing::TempDir dir;
+  const std::string out = (dir.path() / "tiny-qwen3-q8_0.gguf").string();
+  const std::string hf = dv::testing::FixturePath("hf-models/tiny-qwen3").string();
+  auto r = RunCommand(Dv() + " model convert '" + hf + "' -o '" + out + "' --type q8_0 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("qwen3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tokenizer.ggml.pre = gpt-2"), std::string::npos) << r.out;
+  r = RunCommand(Dv() + " model info --json '" + out + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  // The values of tests/fixtures/hf-models/tiny-qwen3/config.json.
+  EXPECT_EQ(j["architecture"], "qwen3");
+  EXPECT_EQ(j["file_type"], "Q8_0");  // llama_ftype 7
+  EXPECT_EQ(j["block_count"], 2);
+  EXPECT_EQ(j["embedding_length"], 64);
+  EXPECT_EQ(j["feed_forward_length"], 160);
+  EXPECT_EQ(j["head_count"], 4);
+  EXPECT_EQ(j["head_count_kv"], 2);
+  EXPECT_EQ(j["context_length"], 4096);
+  EXPECT_EQ(j["rope_freq_base"], 1e6);
+  EXPECT_EQ(j["name"], "tiny-qwen3");
+  r = RunCommand(Dv() + " model info '" + out + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("gpt2 (pre gpt-2), 512 tokens, BOS 0, EOS 1"), std::string::npos) << r.out;
+}
+
+TEST(ModelConvertCli, ErrorsAreSpecific) {
+  dv::testing::TempDir dir;
+  const std::string out = (dir.path() / "x.gguf").string();
+  const std::string hf = dv::testing::FixturePath("hf-models/tiny-llama").string();
+  auto r = RunCommand(Dv() + " model convert '" + hf + "' -o '" + out + "' --type q2_k");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown output type \"q2_k\""), std::string::npos) << r.err;
+  r = RunCommand(Dv() + " model convert '" + (dir.path() / "absent").string() + "' -o '" + out + "'");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("is not a folder"), std::string::npos) << r.err;
+  r = RunCommand(Dv() + " model convert '" + hf + "' -o '" + out + "' --tokenizer-pre nope");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--tokenizer-pre \"nope\""), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 }  // namespace
