@@ -119,22 +119,20 @@ class MergeMap {
     size_t cap = 16;
     while (cap * 5 < expected * 8) cap <<= 1;  // load factor <= 0.625
     slots_.assign(cap, kEmpty);
-    rank_.clear();
-    merged_.clear();
+    entries_.clear();
   }
 
   // Adds a merge unless the pair exists (the first, highest-priority entry wins). Returns false
   // when the pair existed. REQUIRES: ids in [0, kMaxId], size() < kMaxEntries.
   bool Insert(int32_t left, int32_t right, int32_t rank, int32_t merged) {
-    if ((rank_.size() + 1) * 8 > slots_.size() * 5) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    if ((entries_.size() + 1) * 8 > slots_.size() * 5) Rehash(slots_.empty() ? 16 : slots_.size() * 2);
     const uint64_t pair = Pair(left, right);
     const size_t mask = slots_.size() - 1;
     for (size_t i = Hash(pair) & mask;; i = (i + 1) & mask) {
       const uint64_t s = slots_[i];
       if (s == kEmpty) {
-        slots_[i] = (pair << 20) | rank_.size();
-        rank_.push_back(rank);
-        merged_.push_back(merged);
+        slots_[i] = (pair << 20) | entries_.size();
+        entries_.push_back(Entry{rank, merged});
         return true;
       }
       if ((s >> 20) == pair) return false;
@@ -153,9 +151,9 @@ class MergeMap {
     }
   }
 
-  int32_t rank(int32_t entry) const { return rank_[static_cast<size_t>(entry)]; }
-  int32_t merged(int32_t entry) const { return merged_[static_cast<size_t>(entry)]; }
-  size_t size() const { return rank_.size(); }
+  int32_t rank(int32_t entry) const { return entries_[static_cast<size_t>(entry)].rank; }
+  int32_t merged(int32_t entry) const { return entries_[static_cast<size_t>(entry)].merged; }
+  size_t size() const { return entries_.size(); }
 
  private:
   static constexpr uint64_t kEmpty = ~0ull;
@@ -178,8 +176,13 @@ class MergeMap {
     }
   }
 
+  // rank and merged id side by side: a lookup touches one slot and one entry (two cache lines of
+  // tables too large for the caches, instead of three).
+  struct Entry {
+    int32_t rank, merged;
+  };
   std::vector<uint64_t> slots_;
-  std::vector<int32_t> rank_, merged_;
+  std::vector<Entry> entries_;
 };
 
 }  // namespace dv::tok
