@@ -194,7 +194,7 @@ TEST_F(ServerHttp, BadInputGets4xxAndServerKeepsServing) {
       {"/v1/chat/completions", std::string(10000, '[') + std::string(10000, ']'), 400, "nested deeper"},
       {"/v1/chat/completions",
        R"({"model":"stories","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{"not":{}}}}})",
-       501, "constrained decoding"},
+       400, "unsupported JSON schema keyword \"not\""},
       {"/v1/completions", R"({"model":"stories","prompt":")" + std::string(3000, 'a') + R"(","max_tokens":5})", 400,
        "maximum context length is 256"},
       {"/v1/chat/completions", R"({"model":"stories","messages":[{"role":"user","content":"x"}],"max_tokens":100000})",
