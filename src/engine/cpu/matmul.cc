@@ -9,10 +9,10 @@ namespace {
 constexpr int64_t kTokenTile = 64;             // tokens per pass over a row chunk (activations stay in L2)
 constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds below which one thread does it all
 constexpr int64_t kChunksPerThread = 8;        // work items per thread: balance vs. atomics and prefetch
-// Weight rows per tile call. One row streams fastest: on the Zen 4 development machine a
+// Weight rows per tile call for one token (decode). One row streams fastest: on the Zen 4 development machine a
 // 1536 x 8960 Q4_K product ran at 17-20 GB/s per core with 1-row tiles and 5-9 GB/s with 4-row
 // tiles (bench_engine_kernels), which read four rows' super-blocks in lockstep.
-constexpr int64_t kTileRows = 1;
+constexpr int64_t kDecodeTileRows = 1;
 
 // Weight rows per work item: a multiple of kMaxTileRows, about kChunksPerThread items per thread
 // (long contiguous runs keep the hardware prefetcher streaming), at least 16 rows.
@@ -75,10 +75,11 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
       }
     }
   };
-  // Same with tiles of kTileRows rows × kMaxTileActs tokens.
+  // Same with tiles of up to kMaxTileRows rows × kMaxTileActs tokens.
   auto rows_by_tile = [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    for (int64_t r = r0; r < r1; r += kTileRows) {
-      const int n_rows = static_cast<int>(std::min<int64_t>(kTileRows, r1 - r));
+    const int64_t tile_rows = t1 - t0 > 1 ? kMaxTileRows : kDecodeTileRows;
+    for (int64_t r = r0; r < r1; r += tile_rows) {
+      const int n_rows = static_cast<int>(std::min<int64_t>(tile_rows, r1 - r));
       for (int64_t t = t0; t < t1; t += kMaxTileActs) {
         const int n_act = static_cast<int>(std::min<int64_t>(kMaxTileActs, t1 - t));
         k.tile(w.cols, w.data + static_cast<size_t>(r) * w.row_bytes, w.row_bytes, n_rows,

@@ -295,6 +295,21 @@ void TileQ4_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
 
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
 
+template <template <int, int> class K, int R>
+void RunActs(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int n_act, float* out,
+             size_t out_stride) {
+  switch (n_act) {
+    case 1: return K<R, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 2: return K<R, 2>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 3: return K<R, 3>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 4: return K<R, 4>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 5: return K<R, 5>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 6: return K<R, 6>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 7: return K<R, 7>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    default: return K<R, 8>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+  }
+}
+
 template <template <int, int> class K>
 void DispatchTile(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* a, size_t a_stride,
                   int n_act, float* out, size_t out_stride) {
@@ -306,34 +321,30 @@ void DispatchTile(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, cons
       default: return K<4, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
     }
   }
-  // Several activation rows: one weight row at a time against up to kTileActs activation rows.
-  for (int r = 0; r < n_rows; ++r) {
-    const uint8_t* wr = w + r * w_stride;
-    float* o = out + r;
-    switch (n_act) {
-      case 2: K<1, 2>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      case 3: K<1, 3>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      case 4: K<1, 4>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      case 5: K<1, 5>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      case 6: K<1, 6>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      case 7: K<1, 7>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-      default: K<1, 8>::Run(n, wr, w_stride, a, a_stride, o, out_stride); break;
-    }
-  }
+  // Several activation rows: K's kPrefillRows weight rows at a time against up to kMaxTileActs
+  // activation rows (then single rows for the remainder).
+  constexpr int kRows = K<1, 1>::kPrefillRows;
+  int r = 0;
+  for (; r + kRows <= n_rows; r += kRows) RunActs<K, kRows>(n, w + r * w_stride, w_stride, a, a_stride, n_act, out + r, out_stride);
+  for (; r < n_rows; ++r) RunActs<K, 1>(n, w + r * w_stride, w_stride, a, a_stride, n_act, out + r, out_stride);
 }
 
-#define DV_TILE_KERNEL(Name, Call)                                                                          \
+// kPrefillRows: weight rows per tile when there are several activation rows. Q8_0/Q4_0 load and
+// scale each activation block pair with ~8 instructions, worth sharing across rows; the K-quant
+// tiles keep more per-row state and run faster with one row (bench_engine_kernels, Gemm).
+#define DV_TILE_KERNEL(Name, Rows, Call)                                                                    \
   template <int R, int T>                                                                                   \
   struct Name {                                                                                             \
+    static constexpr int kPrefillRows = Rows;                                                               \
     static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, float* o, size_t os) { \
       Call;                                                                                                 \
     }                                                                                                       \
   };
-DV_TILE_KERNEL(KQ8_0, (TileQ8_0<R, T>(n, w, ws, a, as, o, os)))
-DV_TILE_KERNEL(KQ4_0, (TileQ4_0<R, T>(n, w, ws, a, as, o, os)))
-DV_TILE_KERNEL(KQ4_K, (TileQ45_K<R, T, false>(n, w, ws, a, as, o, os)))
-DV_TILE_KERNEL(KQ5_K, (TileQ45_K<R, T, true>(n, w, ws, a, as, o, os)))
-DV_TILE_KERNEL(KQ6_K, (TileQ6_K<R, T>(n, w, ws, a, as, o, os)))
+DV_TILE_KERNEL(KQ8_0, 4, (TileQ8_0<R, T>(n, w, ws, a, as, o, os)))
+DV_TILE_KERNEL(KQ4_0, 4, (TileQ4_0<R, T>(n, w, ws, a, as, o, os)))
+DV_TILE_KERNEL(KQ4_K, 1, (TileQ45_K<R, T, false>(n, w, ws, a, as, o, os)))
+DV_TILE_KERNEL(KQ5_K, 1, (TileQ45_K<R, T, true>(n, w, ws, a, as, o, os)))
+DV_TILE_KERNEL(KQ6_K, 1, (TileQ6_K<R, T>(n, w, ws, a, as, o, os)))
 #undef DV_TILE_KERNEL
 
 template <template <int, int> class K>
