@@ -1,0 +1,111 @@
+// Engine matrix-product kernels on the shapes of DeepSeek-R1-Distill-Qwen-1.5B (hidden 1536,
+// FFN 8960): weight bandwidth of a decode matrix × vector product and arithmetic rate of a
+// 512-token prefill product, per weight type, on 1 and 2 threads. The ISA is the best available;
+// DEEPVAULT_CPU=avx2 (or plain) caps it for comparison.
+//
+//   ./build/bin/bench_engine_kernels --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//
+// Single-thread figures use CPU time (robust on a loaded machine); 2-thread figures use wall time.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/cpu/matmul.h"
+#include "engine/quant/quantize.h"
+
+namespace {
+
+using dv::cpu::WeightMatrix;
+using dv::quant::TensorType;
+
+constexpr int64_t kDistinctRows = 64;  // quantized once, then repeated to fill the matrix
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  WeightMatrix w;
+};
+
+Matrix MakeMatrix(TensorType type, int64_t rows, int64_t cols) {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal(0.f, 0.02f);
+  Matrix m;
+  const size_t row_bytes = *dv::quant::RowBytes(type, cols);
+  std::vector<uint8_t> distinct(kDistinctRows * row_bytes);
+  std::vector<float> x(cols);
+  for (int64_t r = 0; r < kDistinctRows; ++r) {
+    for (float& v : x) v = normal(rng);
+    dv::quant::QuantizeRow(type, x, {distinct.data() + r * row_bytes, row_bytes}).IgnoreError();
+  }
+  m.bytes.resize(rows * row_bytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(m.bytes.data() + r * row_bytes, distinct.data() + (r % kDistinctRows) * row_bytes, row_bytes);
+  }
+  m.w = WeightMatrix{type, rows, cols, row_bytes, m.bytes.data(), dv::cpu::SelectDot(type)};
+  return m;
+}
+
+std::vector<float> Activations(int64_t tokens, int64_t cols) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> x(tokens * cols);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+// args: rows, cols, threads. bytes/s = weight bytes read.
+void BM_Gemv(benchmark::State& state, TensorType type) {
+  const int64_t rows = state.range(0), cols = state.range(1);
+  const Matrix m = MakeMatrix(type, rows, cols);
+  const std::vector<float> x = Activations(1, cols);
+  std::vector<float> y(rows);
+  dv::cpu::WorkerPool pool(static_cast<int>(state.range(2)));
+  std::vector<uint8_t> scratch;
+  for (auto _ : state) {
+    dv::cpu::MatMul(m.w, x.data(), 1, y.data(), pool, scratch);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(m.w.bytes()));
+  state.SetLabel(m.w.kernel.isa);
+}
+
+// args: rows, cols, tokens, threads. GFLOP/s counts 2 * rows * cols * tokens per product.
+void BM_Gemm(benchmark::State& state, TensorType type) {
+  const int64_t rows = state.range(0), cols = state.range(1), tokens = state.range(2);
+  const Matrix m = MakeMatrix(type, rows, cols);
+  const std::vector<float> x = Activations(tokens, cols);
+  std::vector<float> y(rows * tokens);
+  dv::cpu::WorkerPool pool(static_cast<int>(state.range(3)));
+  std::vector<uint8_t> scratch;
+  for (auto _ : state) {
+    dv::cpu::MatMul(m.w, x.data(), tokens, y.data(), pool, scratch);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * tokens * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(m.w.kernel.isa);
+}
+
+void GemvArgs(benchmark::internal::Benchmark* b) {
+  // FFN up/gate (8960 × 1536) and down (1536 × 8960); the output layer is 151936 × 1536.
+  // 256 × 1536 fits in L2: it measures the kernel's arithmetic rather than memory bandwidth.
+  b->Args({256, 1536, 1})->Args({8960, 1536, 1})->Args({1536, 8960, 1})->Args({8960, 1536, 2})->Args({1536, 8960, 2});
+  b->Unit(benchmark::kMicrosecond);
+}
+
+void GemmArgs(benchmark::internal::Benchmark* b) {
+  b->Args({8960, 1536, 512, 1})->Args({1536, 8960, 512, 1})->Args({8960, 1536, 512, 2});
+  b->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(BM_Gemv, q4_K, TensorType::kQ4_K)->Apply(GemvArgs);
+BENCHMARK_CAPTURE(BM_Gemv, q6_K, TensorType::kQ6_K)->Apply(GemvArgs);
+BENCHMARK_CAPTURE(BM_Gemv, q8_0, TensorType::kQ8_0)->Apply(GemvArgs);
+BENCHMARK_CAPTURE(BM_Gemm, q4_K, TensorType::kQ4_K)->Apply(GemmArgs);
+BENCHMARK_CAPTURE(BM_Gemm, q6_K, TensorType::kQ6_K)->Apply(GemmArgs);
+BENCHMARK_CAPTURE(BM_Gemm, q8_0, TensorType::kQ8_0)->Apply(GemmArgs);
+
+BENCHMARK_MAIN();
