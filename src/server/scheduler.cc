@@ -31,6 +31,7 @@ struct Scheduler::Seq {
 };
 
 namespace {
+constexpr int kClosingWindow = 64;  // tokens left at which a grammar's closing text is considered
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
@@ -429,6 +430,27 @@ int32_t Scheduler::SampleNext(Seq& s, std::span<const float> logits) {
     }
   }
   if (!any) return -1;
+  // Near the end of the token budget, write the shortest text that closes the document (the
+  // longest allowed token that begins it), so that the output is complete JSON whenever the
+  // budget allows. Conservative: one byte per token.
+  const int budget = std::min(s.job.max_new_tokens - s.generated, n_ctx_ - static_cast<int>(s.tokens.size()));
+  if (budget <= kClosingWindow) {
+    if (auto closing = g.ClosingText(); closing && static_cast<int>(closing->size()) + 1 >= budget) {
+      if (closing->empty()) return may_end && !model_->stop_tokens().empty() ? model_->stop_tokens().front() : -1;
+      const tok::Tokenizer& tok = model_->tokenizer();
+      int32_t best = -1;
+      size_t best_len = 0;
+      for (size_t i = 0; i < allowed_.size(); ++i) {
+        if (!allowed_[i]) continue;
+        const std::string_view bytes = tok.TokenBytes(static_cast<int32_t>(i));
+        if (bytes.size() > best_len && std::string_view(*closing).starts_with(bytes)) {
+          best = static_cast<int32_t>(i);
+          best_len = bytes.size();
+        }
+      }
+      if (best >= 0) return best;
+    }
+  }
   const int32_t token = s.sampler.Sample(masked_, s.tokens);
   return masked_[static_cast<size_t>(token)] == -INFINITY ? -1 : token;
 }

@@ -15,7 +15,9 @@
 //
 // Sampling is dv_sampling's (engine/sampling/sampler.h) over the history of the sequence; a job
 // with a grammar has the logits of tokens that cannot extend valid output set to -inf first, may
-// end only where the grammar is complete, and ends as soon as nothing can follow.
+// end only where the grammar is complete, and ends as soon as nothing can follow. When the tokens
+// left (max_new_tokens, context) just suffice for the grammar's shortest closing text, that text
+// is written instead of sampling, so constrained output is complete whenever the budget allows.
 //
 // Callbacks run on the scheduler thread and must be quick (format and hand off bytes). A job
 // ends exactly once through on_done: finished (stop token, on_token returned false, token limit,

@@ -140,6 +140,30 @@ TEST(ServerGrammar, WrapperLiteralsAndControlTokens) {
   EXPECT_TRUE(m.IsComplete());
 }
 
+TEST(ServerGrammar, ClosingTextCompletesAnyPrefix) {
+  auto s = Schema(R"({"type":"object","properties":{"mood":{"enum":["happy","sad"]},"age":{"type":"integer"},
+                      "tags":{"type":"array","items":{"type":"string","minLength":2},"minItems":1}},
+                      "required":["mood","tags"],"additionalProperties":false})");
+  const std::string doc = R"({"age": -12.0e1, "tags": ["ab\u00e9", "\nÃ©x"], "mood": "sad"})";
+  // Every prefix the schema accepts (integer: "-12" only, so cut the number) closes to a valid document.
+  const std::string valid = R"({"age": -12, "tags": ["ab\u00e9", "\nÃ©x"], "mood": "sad"})";
+  for (size_t n = 0; n <= valid.size(); ++n) {
+    JsonMatcher m(s);
+    ASSERT_TRUE(m.Accept(valid.substr(0, n))) << n;
+    auto close = m.ClosingText();
+    ASSERT_TRUE(close.has_value()) << valid.substr(0, n);
+    const std::string full = valid.substr(0, n) + *close;
+    auto parsed = Json::parse(full, nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << full;
+    EXPECT_TRUE(parsed.contains("mood") && parsed.contains("tags")) << full;
+    EXPECT_GE(parsed["tags"].size(), 1u) << full;
+  }
+  (void)doc;
+  JsonMatcher any(JsonSchema::AnyObject());
+  ASSERT_TRUE(any.Accept(R"({"a": [1, {"b": "x)"));
+  EXPECT_EQ(any.ClosingText(), std::optional<std::string>("\"}]}"));
+}
+
 TEST(ServerGrammar, TokenMaskMatchesByteByByteSimulation) {
   // A vocabulary of single bytes and multi-byte pieces, some of which cross JSON tokens.
   std::vector<std::string> pieces = {"{", "}", "\"", ":", ",", " ", "\n", "a", "b", "1", "0", "-", ".", "e",

@@ -328,7 +328,187 @@ void AddUnique(std::vector<Stack>& alts, size_t from) {
   alts.resize(keep);
 }
 
+std::optional<std::string> MinValue(const SchemaNode* node, int depth);
+
+// The shortest of `a` and `b` (either may be absent).
+std::optional<std::string> Shorter(std::optional<std::string> a, std::optional<std::string> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return b->size() < a->size() ? b : a;
+}
+
+// "name":value for property i of `node`.
+std::optional<std::string> Member(const SchemaNode* node, int i, int depth) {
+  const SchemaNode* value = i >= 0 ? node->prop_nodes[static_cast<size_t>(i)] : node->additional;
+  if (value == nullptr) return std::nullopt;
+  auto v = MinValue(value, depth + 1);
+  if (!v) return std::nullopt;
+  return "\"" + (i >= 0 ? node->prop_names[static_cast<size_t>(i)] : std::string()) + "\":" + *v;
+}
+
+// Members for the required properties not in `seen`, then "}". `comma`: a member precedes.
+std::optional<std::string> CloseObject(const SchemaNode* node, uint64_t seen, bool comma, int depth) {
+  std::string out;
+  for (size_t i = 0; i < node->prop_names.size(); ++i) {
+    if (!(node->required >> i & 1) || (seen >> i & 1)) continue;
+    auto m = Member(node, static_cast<int>(i), depth);
+    if (!m) return std::nullopt;
+    out += (comma ? "," : "") + *m;
+    comma = true;
+  }
+  return out + "}";
+}
+
+std::optional<std::string> CloseArray(const SchemaNode* node, uint32_t count, bool comma, int depth) {
+  std::string out;
+  for (; count < node->min_items; ++count) {
+    auto v = MinValue(node->items, depth + 1);
+    if (!v) return std::nullopt;
+    out += (comma ? "," : "") + *v;
+    comma = true;
+  }
+  return out + "]";
+}
+
+// The shortest JSON text of a value of `node`.
+std::optional<std::string> MinValue(const SchemaNode* node, int depth) {
+  if (node == nullptr || depth > 32) return std::nullopt;
+  std::optional<std::string> best;
+  if (!node->any_of.empty()) {
+    for (const SchemaNode* alt : node->any_of) best = Shorter(best, MinValue(alt, depth + 1));
+    return best;
+  }
+  if (node->has_literals) {
+    for (const std::string& lit : node->literals) best = Shorter(best, lit);
+    return best;
+  }
+  const uint8_t t = node->types;
+  if (t & (kNumber | kInteger)) return std::string("0");
+  if (t & kNull) best = Shorter(best, std::string("null"));
+  if (t & kBoolean) best = Shorter(best, std::string("true"));
+  if (t & kString) best = Shorter(best, "\"" + std::string(node->min_length, 'a') + "\"");
+  if (t & kArray) {
+    auto close = CloseArray(node, 0, false, depth);
+    if (close) best = Shorter(best, "[" + *close);
+  }
+  if (t & kObject) {
+    auto close = CloseObject(node, 0, false, depth);
+    if (close) best = Shorter(best, "{" + *close);
+  }
+  return best;
+}
+
+// The text that closes every frame of `st`, innermost first.
+std::optional<std::string> CloseStack(Stack st) {
+  std::string out;
+  int resolved_prop = -2;  // a key closed below resolves its object's property (-1: additional)
+  while (!st.empty()) {
+    Frame f = st.back();
+    st.pop_back();
+    switch (f.kind) {
+      case Kind::kLiteral: out += f.lit->substr(f.count); break;
+      case Kind::kNumber:
+        if (!NumberAccepting(f.phase)) out += "0";
+        break;
+      case Kind::kString:
+      case Kind::kKey: {
+        out += std::string(f.hex, '0');
+        if (f.phase == kStrEscape) out += "n";
+        out += std::string(f.utf8, '\xA0');
+        if (f.kind == Kind::kString) {
+          if (f.count < f.node->min_length) out += std::string(f.node->min_length - f.count, 'a');
+          out += "\"";
+          break;
+        }
+        if (f.node->additional != nullptr) {
+          resolved_prop = -1;
+          // The key so far may equal a declared name: then it is that property.
+          for (size_t i = 0; i < f.node->prop_names.size(); ++i) {
+            if ((f.mask2 >> i & 1) && f.node->prop_names[i].size() == f.count) resolved_prop = static_cast<int>(i);
+          }
+          out += "\"";
+          break;
+        }
+        int best = -1;
+        for (size_t i = 0; i < f.node->prop_names.size(); ++i) {
+          if ((f.mask >> i & 1) && (best < 0 || f.node->prop_names[i].size() < f.node->prop_names[static_cast<size_t>(best)].size())) {
+            best = static_cast<int>(i);
+          }
+        }
+        if (best < 0) return std::nullopt;
+        out += f.node->prop_names[static_cast<size_t>(best)].substr(f.count) + "\"";
+        resolved_prop = best;
+        break;
+      }
+      case Kind::kValue: {
+        auto v = MinValue(f.node, 0);
+        if (!v) return std::nullopt;
+        out += *v;
+        break;
+      }
+      case Kind::kObject: {
+        uint64_t seen = f.mask;
+        int prop = f.prop;
+        if (resolved_prop != -2) {
+          prop = resolved_prop;
+          if (prop >= 0) seen |= uint64_t{1} << prop;
+          resolved_prop = -2;
+        }
+        bool comma = f.phase == kObjAfterValue;
+        if (f.phase == kObjColon) {
+          const SchemaNode* value = prop >= 0 ? f.node->prop_nodes[static_cast<size_t>(prop)] : f.node->additional;
+          auto v = MinValue(value, 0);
+          if (!v) return std::nullopt;
+          out += ":" + *v;
+          comma = true;
+        } else if (f.phase == kObjNeedKey && (f.node->required & ~seen) == 0) {
+          // A comma was written: one more member, the shortest available.
+          std::optional<std::string> best;
+          for (size_t i = 0; i < f.node->prop_names.size(); ++i) {
+            if (!(seen >> i & 1)) best = Shorter(best, Member(f.node, static_cast<int>(i), 0));
+          }
+          if (f.node->additional != nullptr) best = Shorter(best, Member(f.node, -1, 0));
+          if (!best) return std::nullopt;
+          out += *best;
+          comma = true;
+        }
+        auto close = CloseObject(f.node, seen, comma, 0);
+        if (!close) return std::nullopt;
+        out += *close;
+        break;
+      }
+      case Kind::kArray: {
+        uint32_t count = f.count;
+        bool comma = f.phase == kArrAfterValue;
+        if (f.phase == kArrNeedValue) {
+          auto v = MinValue(f.node->items, 0);
+          if (!v) return std::nullopt;
+          out += *v;
+          ++count;
+          comma = true;
+        }
+        auto close = CloseArray(f.node, count, comma, 0);
+        if (!close) return std::nullopt;
+        out += *close;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> JsonMatcher::ClosingText() const {
+  std::optional<std::string> best;
+  for (const Stack& st : alts_) {
+    auto text = CloseStack(st);
+    if (!text || (best && text->size() >= best->size())) continue;
+    JsonMatcher probe = *this;
+    if (probe.Accept(*text) && probe.IsComplete()) best = std::move(text);
+  }
+  return best;
+}
 
 TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab) : n_vocab_(n_vocab) {
   std::vector<Token> plain;

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ class JsonMatcher {
   bool IsComplete() const;
   // Some byte can still follow.
   bool CanContinue() const;
+  // The shortest text found that completes the document from here ("" when it is complete), or
+  // nullopt. Generation uses it to close the JSON when the token budget is about to run out.
+  std::optional<std::string> ClosingText() const;
   // allowed[id] = 1 for every token of `trie` whose bytes extend a valid prefix, else 0.
   // Resizes `allowed` to trie.n_vocab(). End-of-generation tokens are the caller's (IsComplete).
   void AllowedTokens(const TokenTrie& trie, std::vector<uint8_t>* allowed) const;
