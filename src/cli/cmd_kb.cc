@@ -103,6 +103,7 @@ struct AddFlags {
   int threads = 2;
   int chunk_tokens = 400;
   bool json = false;
+  size_t commit_chunks = kb::IngestOptions().index_commit_chunks;
 };
 
 }  // namespace
@@ -144,11 +145,14 @@ void RegisterKb(CLI::App& app, CliContext& ctx) {
     cmd->add_option("--tag", f->tags, "Tag the added documents (repeatable)");
     cmd->add_option("--threads", f->threads, "Extraction/analysis threads")->check(CLI::Range(1, 64));
     cmd->add_option("--chunk-tokens", f->chunk_tokens, "Chunk token budget")->check(CLI::Range(64, 8192));
+    cmd->add_option("--commit-chunks", f->commit_chunks, "Commit the index after this many new chunks")
+        ->check(CLI::Range(size_t{1}, size_t{1000000}));
     cmd->add_flag("--json", f->json, "Print the result as JSON");
     cmd->callback([&ctx, f] {
       auto kbs = OpenKbs(ctx);
       if (!kbs) return;
       kb::IngestOptions options;
+      options.index_commit_chunks = f->commit_chunks;
       auto tags = kb::NormalizeTags(f->tags);
       if (!tags.ok()) {
         ctx.exit_code = ReportError(tags.status());

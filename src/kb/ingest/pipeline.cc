@@ -387,6 +387,7 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
   int64_t applied_seq = 0, committed_seq = 0;
   std::vector<std::pair<int64_t, std::string>> jobs_to_finish;  // (job, warning text)
   auto last_commit = std::chrono::steady_clock::now();
+  size_t chunks_since_commit = 0;
   auto commit_index = [&]() -> Status {
     if (applied_seq == committed_seq && jobs_to_finish.empty()) return Status::Ok();
     DV_RETURN_IF_ERROR(index_->Commit());
@@ -457,8 +458,10 @@ Result<IngestStats> ShardWriter::Run(int64_t kb_id, std::vector<Work>& work, con
       if (w.outcome == Work::Outcome::kPrepared && w.job_id != 0) jobs_to_finish.emplace_back(w.job_id, w.error);
     }
     const auto since = std::chrono::steady_clock::now() - last_commit;
-    if (received + batch.size() == work.size() ||
+    chunks_since_commit += prepared.size();
+    if (received + batch.size() == work.size() || chunks_since_commit >= options.index_commit_chunks ||
         since >= std::chrono::milliseconds(options.index_commit_interval_ms)) {
+      chunks_since_commit = 0;
       DV_RETURN_IF_ERROR(commit_index());
     }
     for (size_t i : batch) {

@@ -45,9 +45,14 @@ struct IngestOptions {
   int threads = 2;                // extraction/analysis workers
   std::vector<std::string> tags;  // normalised (NormalizeTags)
   size_t batch_documents = 64;    // documents per database transaction at most
-  // The index is committed (and jobs marked done) at most this often; in between, chunks are in
-  // the database and queued as index-dirty, so a crash loses no work.
-  int index_commit_interval_ms = 3000;
+  // The index is committed (and jobs marked done) once this many chunks were applied since the
+  // last commit, or this long after it, and at the end. In between, chunks are in the database
+  // and recorded as index-dirty, so a crash loses no work. Every commit flushes Xapian's
+  // in-memory postings into its B-trees, rewriting the tail of each touched posting list, so
+  // committing by volume (not by time alone) keeps the indexing CPU independent of the
+  // machine's load.
+  size_t index_commit_chunks = 500;
+  int index_commit_interval_ms = 30000;
   // Called on the calling thread after every commit.
   std::function<void(const IngestProgress&)> on_progress;
 };
