@@ -6,6 +6,7 @@
 #include <mutex>
 #include <numbers>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "engine/convert/hf_vocab.h"
@@ -242,6 +243,19 @@ Result<ConvertReport> ConvertHfToGguf(const std::filesystem::path& hf_dir, const
   }
   if (c.mlp_bias.value_or(false)) return InvalidArgument("config.json: \"mlp_bias\": true is not supported");
   if (c.head_dim % 2 != 0) return InvalidArgument("config.json: head_dim " + std::to_string(c.head_dim) + " is odd");
+  // Bounds far above any real model, so that shape products cannot overflow and a hostile
+  // config.json cannot make the plan itself huge.
+  for (const auto& [what, v, limit] : {std::tuple<const char*, uint64_t, uint64_t>{"num_hidden_layers", c.num_hidden_layers, 1u << 12},
+                                       {"hidden_size", c.hidden_size, 1u << 20},
+                                       {"intermediate_size", c.intermediate_size, 1u << 22},
+                                       {"num_attention_heads", c.num_attention_heads, 1u << 12},
+                                       {"head_dim", c.head_dim, 1u << 14},
+                                       {"vocab_size", c.vocab_size, 1u << 22}}) {
+    if (v > limit) {
+      return InvalidArgument("config.json: " + std::string(what) + " " + std::to_string(v) + " is larger than " +
+                             std::to_string(limit));
+    }
+  }
   const std::string a(arch->gguf_name);
   const bool is_llama = a == "llama";
 

@@ -342,6 +342,18 @@ TEST(ConvertHfHostile, BadConfigJson) {
   EXPECT_NE(ConvertError(dir).find("hidden_size"), std::string::npos);
 }
 
+TEST(ConvertHfHostile, AbsurdSizesAreRefusedBeforeAnythingIsPlanned) {
+  TempDir tmp;
+  const auto dir = CopyFixture(tmp, "tiny-qwen2");
+  EditConfig(dir, "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4000000000");
+  std::string err = ConvertError(dir);
+  EXPECT_NE(err.find("num_hidden_layers 4000000000 is larger than"), std::string::npos) << err;
+  EditConfig(dir, "\"num_hidden_layers\": 4000000000", "\"num_hidden_layers\": 2");
+  EditConfig(dir, "\"vocab_size\": 512", "\"vocab_size\": 9223372036854775807");
+  err = ConvertError(dir);
+  EXPECT_NE(err.find("vocab_size"), std::string::npos) << err;
+}
+
 TEST(ConvertHfHostile, UnsupportedArchitecture) {
   TempDir tmp;
   const auto dir = CopyFixture(tmp, "tiny-qwen2");
