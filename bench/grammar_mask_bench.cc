@@ -22,9 +22,14 @@ int main(int argc, char** argv) {
   double build = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   printf("vocab %zu, trie build %.1f ms\n", tokens.size(), build);
   auto schema = grammar::JsonSchema::Compile(nlohmann::json::parse(R"({"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"tags":{"type":"array","items":{"type":"string"}}},"required":["name","age"],"additionalProperties":false})")).value();
+  auto limited = grammar::JsonSchema::Compile(nlohmann::json::parse(R"({"type":"object","properties":{"name":{"type":"string","maxLength":8}}})")).value();
   struct S { const char* label; std::shared_ptr<const grammar::JsonSchema> s; const char* prefix; };
   S states[] = {{"json_object, start", grammar::JsonSchema::AnyObject(), ""},
                 {"json_object, inside a string value", grammar::JsonSchema::AnyObject(), "{\"story\": \"Once upon a time"},
+                {"json_object, string, partial UTF-8", grammar::JsonSchema::AnyObject(), "{\"story\": \"\xe4\xb8\xad\xe6"},
+                {"json_object, string, after a backslash", grammar::JsonSchema::AnyObject(), "{\"story\": \"line\\"},
+                {"json_object, inside a key", grammar::JsonSchema::AnyObject(), "{\"sto"},
+                {"schema, string with maxLength 8", limited, "{\"name\": \"Lil"},
                 {"schema, inside a key", schema, "{\"na"},
                 {"schema, after a value", schema, "{\"name\": \"Lily\""},
                 {"schema, inside an integer", schema, "{\"name\": \"Lily\", \"age\": 1"}};
@@ -39,6 +44,6 @@ int main(int argc, char** argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
     }
     std::sort(ms.begin(), ms.end());
-    printf("%-38s median %7.2f ms, allowed %zu\n", st.label, ms[4], (size_t)std::count(allowed.begin(), allowed.end(), 1));
+    printf("%-40s median %7.2f ms, allowed %zu\n", st.label, ms[4], (size_t)std::count(allowed.begin(), allowed.end(), 1));
   }
 }

@@ -8,6 +8,9 @@
 
 #include "engine/grammar/json_matcher.h"
 #include "engine/grammar/json_schema.h"
+#include "engine/tokenizer/loader.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "test_util.h"
 
 namespace dv::grammar {
 namespace {
@@ -194,6 +197,123 @@ TEST(ServerGrammar, TokenMaskMatchesByteByByteSimulation) {
       const std::string& piece = pieces[static_cast<size_t>(ok[rng() % ok.size()])];
       ASSERT_TRUE(m.Accept(piece));
       text += piece;
+    }
+  }
+}
+
+// Compares m.AllowedTokens with "Accept succeeds on a copy" for every token; returns how many
+// tokens are allowed.
+size_t ExpectMaskEqualsSimulation(const JsonMatcher& m, const TokenTrie& trie, const std::vector<TokenTrie::Token>& tokens,
+                                  const std::string& where) {
+  std::vector<uint8_t> allowed;
+  m.AllowedTokens(trie, &allowed);
+  EXPECT_EQ(allowed.size(), static_cast<size_t>(trie.n_vocab()));
+  size_t n = 0, mismatches = 0;
+  for (const TokenTrie::Token& t : tokens) {
+    JsonMatcher probe = m;
+    const bool expect = !t.bytes.empty() && probe.Accept(t.bytes, t.control);
+    if ((allowed[static_cast<size_t>(t.id)] != 0) != expect && ++mismatches <= 5) {
+      ADD_FAILURE() << where << ": token " << t.id << " '" << t.bytes << "' mask " << int(allowed[static_cast<size_t>(t.id)])
+                    << ", simulation " << expect;
+    }
+    n += expect;
+  }
+  EXPECT_EQ(mismatches, 0u) << where;
+  return n;
+}
+
+// Prefixes that leave the matcher inside strings in every sub-state: normal content, a pending
+// multi-byte UTF-8 sequence, right after a backslash, inside \uXXXX, maxLength nearly used up or
+// used up, an object key that may be any text, and a string alternative beside an enum literal.
+struct StringState {
+  const char* schema;  // nullptr: any JSON object
+  const char* prefix;
+};
+const StringState kStringStates[] = {
+    {nullptr, "{\"story\": \"Once upon a time"},
+    {nullptr, "{\"story\": \"\xe4\xb8\xad\xe6"},   // 中 then the first byte of 文
+    {nullptr, "{\"story\": \"\xf0\x9f"},           // 2 of the 4 bytes of an emoji
+    {nullptr, "{\"story\": \"line\\"},             // after a backslash
+    {nullptr, "{\"story\": \"x\\u0"},              // 3 hex digits still due
+    {nullptr, "{\"story\": \"x\\u00e"},            // 1 hex digit still due
+    {nullptr, "{\"ke"},                            // a key: any text
+    {nullptr, "{\"k\\"},                           // a key, after a backslash
+    {R"({"type":"object","properties":{"name":{"type":"string","maxLength":5}}})", "{\"name\": \"ab"},
+    {R"({"type":"object","properties":{"name":{"type":"string","maxLength":5}}})", "{\"name\": \"abcd\\"},
+    {R"({"type":"object","properties":{"name":{"type":"string","maxLength":5}}})", "{\"name\": \"abc\\u12"},
+    {R"({"type":"object","properties":{"name":{"type":"string","maxLength":5}}})", "{\"name\": \"abcde"},
+    {R"({"type":"object","properties":{"name":{"type":"string","maxLength":5}}})", "{\"name\": \"\xc3"},
+    {R"({"type":"string","minLength":2,"maxLength":3})", "\"\xe4\xb8\xad"},
+    {R"({"type":"array","items":{"anyOf":[{"type":"string","maxLength":3},{"enum":["abcdef"]}]}})", "[\"ab"},
+    {R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})", "{\"a\":\"x\\"},
+};
+
+TEST(ServerGrammar, TokenMaskInsideStringsMatchesSimulation) {
+  // Pieces that stay inside a string, close it, carry partial UTF-8, escapes and their letters,
+  // hex digits, control bytes, and structure after a closing quote.
+  std::vector<std::string> pieces = {
+      "a", "b", "ab", "Once", " upon", "中", "文", "中文", "\xe4", "\xb8", "\xad", "\xe4\xb8", "\xb8\xad", "\xad文",
+      "\xe6", "\x96\x87", "\x87!", "\xf0\x9f", "\x98\x80", "\x98", "\x80 ok", "é", "été", "\\", "\\n", "\\u", "\\u00",
+      "\\u00e9", "n", "nabc", "t", "r", "/", "/x", "u", "u00", "u00e9z", "u12345", "u1", "uzz", "0", "00", "e", "e9",
+      "e9 x", "F", "12", "1234", "12345", "abcdef", "a\"", "\"", "\",", "\":", "\": \"", "\"}", "\"]", "x\"}", "\t",
+      "a\n", "\x01", "\"\\", "q", "\\\"", "\\q", "\xc3", "\xa9", "\xc3\xa9", "\xa9x", "ok\xc3", ",", "}", ":", " ", "{",
+      "<c>", "abcdefgh", "\xf0\x9f\x98\x80"};
+  std::vector<TokenTrie::Token> tokens;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    tokens.push_back({static_cast<int32_t>(i), pieces[i], pieces[i] == "<c>"});
+  }
+  TokenTrie trie(tokens, static_cast<int32_t>(pieces.size()) + 3);  // ids past the pieces: never allowed
+  EXPECT_GT(trie.plain_string_tokens(), 20u);
+  for (const StringState& st : kStringStates) {
+    auto schema = st.schema ? Schema(st.schema) : JsonSchema::AnyObject();
+    JsonMatcher m(schema);
+    ASSERT_TRUE(m.Accept(st.prefix)) << st.prefix;
+    ExpectMaskEqualsSimulation(m, trie, tokens, st.prefix);
+  }
+  // Random walks through strings under each schema, comparing at every step.
+  std::mt19937 rng(11);
+  for (const StringState& st : kStringStates) {
+    auto schema = st.schema ? Schema(st.schema) : JsonSchema::AnyObject();
+    for (int walk = 0; walk < 10; ++walk) {
+      JsonMatcher m(schema);
+      ASSERT_TRUE(m.Accept(st.prefix));
+      for (int step = 0; step < 25 && m.CanContinue(); ++step) {
+        std::vector<uint8_t> allowed;
+        m.AllowedTokens(trie, &allowed);
+        ExpectMaskEqualsSimulation(m, trie, tokens, std::string(st.prefix) + " walk " + std::to_string(walk));
+        std::vector<size_t> ok;
+        for (size_t i = 0; i < pieces.size(); ++i) {
+          if (allowed[i]) ok.push_back(i);
+        }
+        if (ok.empty()) break;
+        ASSERT_TRUE(m.Accept(pieces[ok[rng() % ok.size()]], false));
+      }
+    }
+  }
+}
+
+TEST(ServerGrammar, RealVocabularyMasksInsideStringsMatchSimulation) {
+  // The Qwen3 and DeepSeek-V3 vocabularies (≈150k and ≈129k tokens, byte-level BPE with many
+  // partial UTF-8 pieces): the precomputed plain-content set plus the walk must decide every token
+  // exactly as feeding its bytes would.
+  for (const char* name : {"qwen3", "deepseek-v3"}) {
+    const auto path = dv::testing::SharedPath(std::string("fixtures/tokenizers/") + name + "/tokenizer.json");
+    if (path.empty()) GTEST_SKIP() << "../shared/fixtures/tokenizers is absent";
+    auto tok = tok::LoadTokenizer(path);
+    ASSERT_TRUE(tok.ok()) << tok.status().Describe();
+    std::vector<TokenTrie::Token> tokens;
+    for (size_t i = 0; i < (*tok)->vocab_size(); ++i) {
+      const auto id = static_cast<int32_t>(i);
+      tokens.push_back({id, std::string((*tok)->TokenBytes(id)), (*tok)->IsSpecial(id)});
+    }
+    TokenTrie trie(tokens, static_cast<int32_t>(tokens.size()));
+    EXPECT_GT(trie.plain_string_tokens(), tokens.size() * 9 / 10) << name;
+    for (const StringState& st : kStringStates) {
+      auto schema = st.schema ? Schema(st.schema) : JsonSchema::AnyObject();
+      JsonMatcher m(schema);
+      ASSERT_TRUE(m.Accept(st.prefix)) << st.prefix;
+      const size_t n = ExpectMaskEqualsSimulation(m, trie, tokens, std::string(name) + " " + st.prefix);
+      EXPECT_GT(n, 0u) << name << " " << st.prefix;
     }
   }
 }

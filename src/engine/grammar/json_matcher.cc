@@ -510,48 +510,100 @@ std::optional<std::string> JsonMatcher::ClosingText() const {
   return best;
 }
 
-TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab) : n_vocab_(n_vocab) {
-  std::vector<Token> plain;
-  for (auto& t : tokens) {
-    if (t.bytes.empty() || t.id < 0 || t.id >= n_vocab) continue;
-    (t.control ? control_ : plain).push_back(std::move(t));
+namespace {
+
+// Whether `bytes` is plain string content: valid in a JSON string from its normal state, ending in
+// it, without escapes. Counts its code points (the string frame's kCharStart steps).
+bool PlainStringContent(std::string_view bytes, uint32_t* code_points) {
+  Frame f;
+  f.kind = Kind::kString;
+  uint32_t n = 0;
+  for (char ch : bytes) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (c == '\\') return false;
+    switch (StringByte(f, c)) {
+      case StrStep::kReject:
+      case StrStep::kClose: return false;
+      case StrStep::kCharStart: ++n; break;
+      case StrStep::kContent: break;
+    }
   }
-  std::sort(plain.begin(), plain.end(), [](const Token& a, const Token& b) { return a.bytes < b.bytes; });
+  *code_points = n;
+  return f.utf8 == 0 && f.phase == kStrNormal && f.hex == 0;
+}
+
+}  // namespace
+
+TokenTrie::Trie TokenTrie::Build(std::vector<const Token*> tokens) {
+  Trie trie;
+  std::sort(tokens.begin(), tokens.end(), [](const Token* a, const Token* b) { return a->bytes < b->bytes; });
   // Insert in sorted order: a node's children are created in byte order, tokens grouped by node.
-  nodes_.push_back(Node{});
+  trie.nodes.push_back(Node{});
   std::vector<std::pair<int32_t, uint32_t>> token_node;  // (id, node)
   std::vector<uint32_t> path = {0};                      // nodes along the previous token's bytes
-  std::string prev;
+  std::string_view prev;
   std::vector<uint32_t> last_child(1, 0);
-  for (const Token& t : plain) {
+  for (const Token* t : tokens) {
     size_t common = 0;
-    while (common < prev.size() && common < t.bytes.size() && prev[common] == t.bytes[common]) ++common;
+    while (common < prev.size() && common < t->bytes.size() && prev[common] == t->bytes[common]) ++common;
     path.resize(common + 1);
-    for (size_t d = common; d < t.bytes.size(); ++d) {
+    for (size_t d = common; d < t->bytes.size(); ++d) {
       const uint32_t parent = path[d];
-      const auto id = static_cast<uint32_t>(nodes_.size());
+      const auto id = static_cast<uint32_t>(trie.nodes.size());
       Node n;
-      n.byte = static_cast<uint8_t>(t.bytes[d]);
-      nodes_.push_back(n);
+      n.byte = static_cast<uint8_t>(t->bytes[d]);
+      trie.nodes.push_back(n);
       last_child.push_back(0);
-      if (last_child[parent] == 0) nodes_[parent].first_child = id;
-      else nodes_[last_child[parent]].next_sibling = id;
+      if (last_child[parent] == 0) trie.nodes[parent].first_child = id;
+      else trie.nodes[last_child[parent]].next_sibling = id;
       last_child[parent] = id;
       path.push_back(id);
     }
-    token_node.emplace_back(t.id, path.back());
-    max_depth_ = std::max(max_depth_, t.bytes.size());
-    prev = t.bytes;
+    token_node.emplace_back(t->id, path.back());
+    trie.max_depth = std::max(trie.max_depth, t->bytes.size());
+    prev = t->bytes;
   }
   // Group token ids by node (tokens with equal bytes share one).
   std::stable_sort(token_node.begin(), token_node.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   for (size_t i = 0; i < token_node.size();) {
-    Node& n = nodes_[token_node[i].second];
-    n.first_token = static_cast<uint32_t>(ids_.size());
+    Node& n = trie.nodes[token_node[i].second];
+    n.first_token = static_cast<uint32_t>(trie.ids.size());
     const uint32_t node = token_node[i].second;
-    for (; i < token_node.size() && token_node[i].second == node; ++i) ids_.push_back(token_node[i].first);
-    n.end_token = static_cast<uint32_t>(ids_.size());
+    for (; i < token_node.size() && token_node[i].second == node; ++i) trie.ids.push_back(token_node[i].first);
+    n.end_token = static_cast<uint32_t>(trie.ids.size());
   }
+  return trie;
+}
+
+TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab)
+    : plain_mask_(static_cast<size_t>(std::max(n_vocab, 0)), 0), n_vocab_(n_vocab) {
+  std::vector<const Token*> all, special;
+  std::vector<Token> plain_tokens;
+  for (auto& t : tokens) {
+    if (t.bytes.empty() || t.id < 0 || t.id >= n_vocab) continue;
+    if (t.control) control_.push_back(std::move(t));
+  }
+  for (const Token& t : tokens) {
+    if (t.bytes.empty() || t.id < 0 || t.id >= n_vocab || t.control) continue;
+    all.push_back(&t);
+    uint32_t code_points = 0;
+    if (!PlainStringContent(t.bytes, &code_points)) {
+      special.push_back(&t);
+      continue;
+    }
+    PlainToken p;
+    p.id = t.id;
+    p.code_points = code_points;
+    p.head_len = static_cast<uint8_t>(std::min<size_t>(t.bytes.size(), sizeof(p.head)));
+    std::copy_n(t.bytes.begin(), p.head_len, p.head);
+    plain_.push_back(p);
+    plain_mask_[static_cast<size_t>(t.id)] = 1;
+    max_plain_code_points_ = std::max(max_plain_code_points_, code_points);
+  }
+  std::stable_sort(plain_.begin(), plain_.end(),
+                   [](const PlainToken& a, const PlainToken& b) { return a.code_points < b.code_points; });
+  all_ = Build(std::move(all));
+  special_ = Build(std::move(special));
 }
 
 JsonMatcher::JsonMatcher(std::shared_ptr<const JsonSchema> schema, MatcherOptions options)
@@ -588,25 +640,85 @@ bool JsonMatcher::CanContinue() const {
   return std::any_of(alts_.begin(), alts_.end(), [](const Stack& s) { return !s.empty(); });
 }
 
-void JsonMatcher::Walk(const TokenTrie& trie, uint32_t node, size_t depth, std::vector<std::vector<Stack>>& scratch,
-                       std::vector<uint8_t>& allowed) const {
-  for (uint32_t child = trie.nodes_[node].first_child; child != 0; child = trie.nodes_[child].next_sibling) {
-    const TokenTrie::Node& n = trie.nodes_[child];
+void JsonMatcher::Walk(const TokenTrie::Trie& trie, uint32_t node, size_t depth,
+                       std::vector<std::vector<Stack>>& scratch, std::vector<uint8_t>& allowed) const {
+  for (uint32_t child = trie.nodes[node].first_child; child != 0; child = trie.nodes[child].next_sibling) {
+    const TokenTrie::Node& n = trie.nodes[child];
     std::vector<Stack>& next = scratch[depth + 1];
     next.clear();
     for (const Stack& s : scratch[depth]) Feed(s, n.byte, false, next);
     if (next.empty()) continue;
     AddUnique(next, 0);
-    for (uint32_t i = n.first_token; i < n.end_token; ++i) allowed[static_cast<size_t>(trie.ids_[i])] = 1;
+    for (uint32_t i = n.first_token; i < n.end_token; ++i) allowed[static_cast<size_t>(trie.ids[i])] = 1;
     Walk(trie, child, depth + 1, scratch, allowed);
+  }
+}
+
+bool JsonMatcher::InsideFreeStrings() const {
+  return std::all_of(alts_.begin(), alts_.end(), [](const Stack& s) {
+    if (s.empty()) return false;
+    const Frame& f = s.back();
+    return f.kind == Kind::kString || (f.kind == Kind::kKey && f.node->additional != nullptr);
+  });
+}
+
+void JsonMatcher::AddPlainStringTokens(const TokenTrie& trie, std::vector<uint8_t>& allowed) const {
+  // Plain tokens never leave the string nor create alternatives: a token is valid iff some
+  // alternative accepts its first bytes (what completes a pending escape) and has room for the
+  // code points after them. Pending UTF-8 continuation bytes: no plain token (they begin with a
+  // complete code point).
+  uint64_t normal_room = 0;  // most code points any alternative in the normal state still takes
+  bool any_normal = false;
+  for (const Stack& s : alts_) {
+    const Frame& f = s.back();
+    // Strings: max_length - count code points; keys are unlimited.
+    const uint64_t room = f.kind == Kind::kKey ? UINT64_MAX : uint64_t{f.node->max_length} - f.count;
+    if (f.utf8 > 0) continue;
+    if (f.hex == 0 && f.phase == kStrNormal) {
+      any_normal = true;
+      normal_room = std::max(normal_room, room);
+      continue;
+    }
+    // After a backslash (the escape letter, or 'u' and up to 4 hex digits), or inside \uXXXX.
+    for (const TokenTrie::PlainToken& p : trie.plain_) {
+      if (p.code_points > sizeof(p.head) && p.code_points - sizeof(p.head) > room) break;  // sorted by code points
+      uint32_t lead = 0;                                   // ASCII bytes that complete the escape
+      if (f.hex > 0) {
+        lead = std::min<uint32_t>(f.hex, p.head_len);
+        if (!std::all_of(p.head, p.head + lead, [](uint8_t c) { return IsHex(c); })) continue;
+      } else {
+        const uint8_t c = p.head[0];
+        if (c == 'u') {
+          lead = std::min<uint32_t>(5, p.head_len);
+          if (!std::all_of(p.head + 1, p.head + lead, [](uint8_t h) { return IsHex(h); })) continue;
+        } else if (std::string_view("/bfnrt").find(static_cast<char>(c)) != std::string_view::npos) {
+          lead = 1;
+        } else {
+          continue;
+        }
+      }
+      if (p.code_points - lead <= room) allowed[static_cast<size_t>(p.id)] = 1;
+    }
+  }
+  if (!any_normal) return;
+  if (normal_room >= trie.max_plain_code_points_) {
+    for (size_t i = 0; i < allowed.size(); ++i) allowed[i] |= trie.plain_mask_[i];
+    return;
+  }
+  for (const TokenTrie::PlainToken& p : trie.plain_) {
+    if (p.code_points > normal_room) break;
+    allowed[static_cast<size_t>(p.id)] = 1;
   }
 }
 
 void JsonMatcher::AllowedTokens(const TokenTrie& trie, std::vector<uint8_t>* allowed) const {
   allowed->assign(static_cast<size_t>(trie.n_vocab()), 0);
-  std::vector<std::vector<Stack>> scratch(trie.max_depth_ + 2);
+  const bool strings = InsideFreeStrings();
+  const TokenTrie::Trie& walked = strings ? trie.special_ : trie.all_;
+  if (strings) AddPlainStringTokens(trie, *allowed);
+  std::vector<std::vector<Stack>> scratch(walked.max_depth + 2);
   scratch[0] = alts_;
-  Walk(trie, 0, 0, scratch, *allowed);
+  Walk(walked, 0, 0, scratch, *allowed);
   for (const TokenTrie::Token& t : trie.control_) {
     JsonMatcher probe = *this;
     if (probe.Accept(t.bytes, /*control=*/true)) (*allowed)[static_cast<size_t>(t.id)] = 1;

@@ -35,7 +35,11 @@ inline constexpr int kMaxWhitespaceRun = 24;
 inline constexpr int kMaxNumberLength = 32;
 inline constexpr int kMaxNesting = 64;  // objects/arrays open at once
 
-// Every token of a vocabulary by its bytes, as a trie for pruned mask computation.
+// Every token of a vocabulary by its bytes, as tries for pruned mask computation, plus the
+// precomputed set of "plain string content" tokens: complete UTF-8 code points without '"', '\\'
+// or control bytes. Inside a free-text JSON string (no limit but maxLength) every plain token is
+// valid, so the mask there is that set (cut by code-point count) plus a walk over the much smaller
+// trie of the other tokens, instead of a walk over the whole vocabulary.
 class TokenTrie {
  public:
   struct Token {
@@ -47,21 +51,38 @@ class TokenTrie {
   explicit TokenTrie(std::vector<Token> tokens, int32_t n_vocab);
 
   int32_t n_vocab() const { return n_vocab_; }
+  size_t plain_string_tokens() const { return plain_.size(); }
 
  private:
   friend class JsonMatcher;
   struct Node {
     uint32_t first_child = 0;   // 0: none (the root is node 0 and never a child)
     uint32_t next_sibling = 0;
-    uint32_t first_token = 0;   // tokens ending here: ids_[first_token, end_token)
+    uint32_t first_token = 0;   // tokens ending here: ids[first_token, end_token)
     uint32_t end_token = 0;
     uint8_t byte = 0;
   };
-  std::vector<Node> nodes_;
-  std::vector<int32_t> ids_;
-  std::vector<Token> control_;  // checked one by one (few, and allowed only in literals)
+  struct Trie {
+    std::vector<Node> nodes;
+    std::vector<int32_t> ids;
+    size_t max_depth = 0;
+  };
+  // A plain-string-content token: its code points, and its first bytes (escape/hex completion).
+  struct PlainToken {
+    int32_t id = 0;
+    uint32_t code_points = 0;
+    uint8_t head_len = 0;  // min(bytes, 5)
+    uint8_t head[5] = {};
+  };
+  static Trie Build(std::vector<const Token*> tokens);
+
+  Trie all_;                        // every non-control token
+  Trie special_;                    // the non-control tokens that are not plain string content
+  std::vector<PlainToken> plain_;   // sorted by code_points
+  std::vector<uint8_t> plain_mask_; // [n_vocab]: 1 for the ids in plain_
+  uint32_t max_plain_code_points_ = 0;
+  std::vector<Token> control_;      // checked one by one (few, and allowed only in literals)
   int32_t n_vocab_ = 0;
-  size_t max_depth_ = 0;
 };
 
 struct MatcherOptions {
@@ -106,8 +127,13 @@ class JsonMatcher {
   using Stack = std::vector<Frame>;
 
  private:
-  void Walk(const TokenTrie& trie, uint32_t node, size_t depth, std::vector<std::vector<Stack>>& scratch,
+  void Walk(const TokenTrie::Trie& trie, uint32_t node, size_t depth, std::vector<std::vector<Stack>>& scratch,
             std::vector<uint8_t>& allowed) const;
+  // Every alternative is inside a string whose content is free (a string value, or a key of an
+  // object that allows additional properties): plain tokens are decided without simulation.
+  bool InsideFreeStrings() const;
+  // allowed[id] = 1 for the plain-string-content tokens some alternative accepts.
+  void AddPlainStringTokens(const TokenTrie& trie, std::vector<uint8_t>& allowed) const;
 
   std::shared_ptr<const JsonSchema> schema_;
   std::shared_ptr<const MatcherOptions> options_;  // literal frames point into it: shared, stable
