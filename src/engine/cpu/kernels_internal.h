@@ -14,6 +14,10 @@ DotMultiFn Avx2DotMulti(TensorType weight);
 float Avx2DotF32F16(int64_t n, const float* q, const uint16_t* k);
 void Avx2AxpyF16(int64_t n, float a, const uint16_t* v, float* out);
 
+// Activation quantizers, bit-identical to the plain ones (act_quant_avx2.cc).
+void Avx2QuantizeQ8_0(const float* x, int64_t n, uint8_t* out);
+void Avx2QuantizeQ8_K(const float* x, int64_t n, uint8_t* out);
+
 // AVX-512 F/BW/VL/DQ + VNNI: fn, multi and tile for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; {} otherwise.
 DotKernel Avx512VnniDot(TensorType weight);
 

@@ -22,61 +22,59 @@ int64_t ChunkRows(int64_t rows, int n_threads) {
   return (chunk + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
 }
 
-// Converts x into activation format `act` (threaded over tokens for prefill).
-const uint8_t* PrepareActivations(TensorType act, const float* x, int64_t n_tokens, int64_t cols, bool parallel,
-                                  WorkerPool& pool, std::vector<uint8_t>& scratch) {
-  if (act == TensorType::kF32) return reinterpret_cast<const uint8_t*>(x);
-  const size_t act_row = ActivationRowBytes(act, cols);
-  scratch.resize(act_row * static_cast<size_t>(n_tokens));
-  uint8_t* out = scratch.data();
+constexpr int kMaxTargets = 8;  // products per MatMulShared call
+
+// Converts x into each distinct activation format of the targets (threaded over tokens for
+// prefill); act[i] points at target i's activations.
+void PrepareActivations(std::span<const MatMulTarget> targets, const float* x, int64_t n_tokens, bool parallel,
+                        WorkerPool& pool, std::vector<uint8_t>& scratch, const uint8_t** act) {
+  const int64_t cols = targets[0].w->cols;
+  TensorType formats[kMaxTargets];
+  size_t offsets[kMaxTargets];
+  int n_formats = 0;
+  size_t total = 0;
+  int format_of[kMaxTargets];
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const TensorType f = ActivationType(targets[i].w->type);
+    int k = 0;
+    while (k < n_formats && formats[k] != f) ++k;
+    if (k == n_formats) {
+      formats[n_formats] = f;
+      offsets[n_formats++] = total;
+      if (f != TensorType::kF32) total += ActivationRowBytes(f, cols) * static_cast<size_t>(n_tokens);
+    }
+    format_of[i] = k;
+  }
+  scratch.resize(total);
   auto convert = [&](int thread, int n_threads) {
     int64_t t0, t1;
     WorkerPool::Split(n_tokens, thread, n_threads, 1, &t0, &t1);
-    for (int64_t t = t0; t < t1; ++t) ConvertActivations(act, x + t * cols, cols, out + t * act_row);
-  };
-  if (parallel && n_tokens > 1) {
-    pool.Run(convert);
-  } else {
-    convert(0, 1);
-  }
-  return out;
-}
-
-}  // namespace
-
-void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,
-            std::vector<uint8_t>& scratch) {
-  // Waking workers costs more than a small product (tiny models, short rows).
-  const bool parallel = w.rows * w.cols * n_tokens >= kMinParallelWork && pool.size() > 1;
-  const TensorType act = ActivationType(w.type);
-  const size_t act_row = ActivationRowBytes(act, w.cols);
-  const uint8_t* a = PrepareActivations(act, x, n_tokens, w.cols, parallel, pool, scratch);
-
-  const int n_threads = parallel ? pool.size() : 1;
-  const int64_t chunk_rows = ChunkRows(w.rows, n_threads);
-  const int64_t n_chunks = (w.rows + chunk_rows - 1) / chunk_rows;
-  std::atomic<int64_t> next{0};
-  const DotKernel& k = w.kernel;
-  const size_t out_stride = static_cast<size_t>(w.rows);
-
-  // y[t, r0..r1) for tokens [t0, t1), one weight row at a time (kernels without tiles).
-  auto rows_by_dot = [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w.data + static_cast<size_t>(r) * w.row_bytes;
-      if (k.multi != nullptr && t1 - t0 > 1) {
-        float out[kMaxMultiDot];
-        for (int64_t t = t0; t < t1; t += kMaxMultiDot) {
-          const int count = static_cast<int>(std::min<int64_t>(kMaxMultiDot, t1 - t));
-          k.multi(w.cols, wr, a + static_cast<size_t>(t) * act_row, act_row, count, out);
-          for (int j = 0; j < count; ++j) y[(t + j) * w.rows + r] = out[j];
-        }
-      } else {
-        for (int64_t t = t0; t < t1; ++t) y[t * w.rows + r] = k.fn(w.cols, wr, a + static_cast<size_t>(t) * act_row);
-      }
+    for (int k = 0; k < n_formats; ++k) {
+      if (formats[k] == TensorType::kF32) continue;
+      const size_t row = ActivationRowBytes(formats[k], cols);
+      for (int64_t t = t0; t < t1; ++t) ConvertActivations(formats[k], x + t * cols, cols, scratch.data() + offsets[k] + t * row);
     }
   };
-  // Same with tiles of up to kMaxTileRows rows × kMaxTileActs tokens.
-  auto rows_by_tile = [&](int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  if (total > 0) {
+    if (parallel && n_tokens > 1) {
+      pool.Run(convert);
+    } else {
+      convert(0, 1);
+    }
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const int k = format_of[i];
+    act[i] = formats[k] == TensorType::kF32 ? reinterpret_cast<const uint8_t*>(x) : scratch.data() + offsets[k];
+  }
+}
+
+// y[t, r0..r1) of one product for tokens [t0, t1).
+void ProductRows(const WeightMatrix& w, const uint8_t* a, float* y, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  const DotKernel& k = w.kernel;
+  const size_t act_row = ActivationRowBytes(ActivationType(w.type), w.cols);
+  const size_t out_stride = static_cast<size_t>(w.rows);
+  if (k.tile != nullptr) {
+    // Tiles of up to kMaxTileRows rows × kMaxTileActs tokens.
     const int64_t tile_rows = t1 - t0 > 1 ? kMaxTileRows : kDecodeTileRows;
     for (int64_t r = r0; r < r1; r += tile_rows) {
       const int n_rows = static_cast<int>(std::min<int64_t>(tile_rows, r1 - r));
@@ -86,24 +84,73 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, W
                a + static_cast<size_t>(t) * act_row, act_row, n_act, y + t * out_stride + r, out_stride);
       }
     }
-  };
-  auto work = [&](int, int) {
+    return;
+  }
+  // One weight row at a time (kernels without tiles).
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wr = w.data + static_cast<size_t>(r) * w.row_bytes;
+    if (k.multi != nullptr && t1 - t0 > 1) {
+      float out[kMaxMultiDot];
+      for (int64_t t = t0; t < t1; t += kMaxMultiDot) {
+        const int count = static_cast<int>(std::min<int64_t>(kMaxMultiDot, t1 - t));
+        k.multi(w.cols, wr, a + static_cast<size_t>(t) * act_row, act_row, count, out);
+        for (int j = 0; j < count; ++j) y[(t + j) * w.rows + r] = out[j];
+      }
+    } else {
+      for (int64_t t = t0; t < t1; ++t) y[t * w.rows + r] = k.fn(w.cols, wr, a + static_cast<size_t>(t) * act_row);
+    }
+  }
+}
+
+}  // namespace
+
+void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,
+            std::vector<uint8_t>& scratch) {
+  const MatMulTarget target{&w, y};
+  MatMulShared({&target, 1}, x, n_tokens, pool, scratch);
+}
+
+void MatMulShared(std::span<const MatMulTarget> targets, const float* x, int64_t n_tokens, WorkerPool& pool,
+                  std::vector<uint8_t>& scratch) {
+  if (targets.empty()) return;
+  if (targets.size() > static_cast<size_t>(kMaxTargets)) {
+    for (size_t i = 0; i < targets.size(); i += kMaxTargets) {
+      MatMulShared(targets.subspan(i, std::min<size_t>(kMaxTargets, targets.size() - i)), x, n_tokens, pool, scratch);
+    }
+    return;
+  }
+  int64_t work = 0;
+  for (const MatMulTarget& t : targets) work += t.w->rows * t.w->cols * n_tokens;
+  // Waking workers costs more than a small product (tiny models, short rows).
+  const bool parallel = work >= kMinParallelWork && pool.size() > 1;
+  const uint8_t* act[kMaxTargets];
+  PrepareActivations(targets, x, n_tokens, parallel, pool, scratch, act);
+
+  // Work items: contiguous row chunks of each product, numbered product by product.
+  const int n_threads = parallel ? pool.size() : 1;
+  int64_t chunk_rows[kMaxTargets], first_chunk[kMaxTargets + 1];
+  first_chunk[0] = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    chunk_rows[i] = ChunkRows(targets[i].w->rows, n_threads);
+    first_chunk[i + 1] = first_chunk[i] + (targets[i].w->rows + chunk_rows[i] - 1) / chunk_rows[i];
+  }
+  const int64_t n_chunks = first_chunk[targets.size()];
+  std::atomic<int64_t> next{0};
+  auto run = [&](int, int) {
+    size_t i = 0;
     for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n_chunks;) {
-      const int64_t r0 = c * chunk_rows, r1 = std::min(w.rows, r0 + chunk_rows);
+      while (c >= first_chunk[i + 1]) ++i;  // chunks are taken in increasing order
+      const WeightMatrix& w = *targets[i].w;
+      const int64_t r0 = (c - first_chunk[i]) * chunk_rows[i], r1 = std::min(w.rows, r0 + chunk_rows[i]);
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
-        if (k.tile != nullptr) {
-          rows_by_tile(r0, r1, t0, t1);
-        } else {
-          rows_by_dot(r0, r1, t0, t1);
-        }
+        ProductRows(w, act[i], targets[i].y, r0, r1, t0, std::min(n_tokens, t0 + kTokenTile));
       }
     }
   };
   if (parallel) {
-    pool.Run(work);
+    pool.Run(run);
   } else {
-    work(0, 1);
+    run(0, 1);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/cpu/vec_dot.h"
@@ -32,5 +33,19 @@ struct WeightMatrix {
 // REQUIRES: w.kernel.fn != nullptr; x has n_tokens*w.cols floats, y room for n_tokens*w.rows.
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,
             std::vector<uint8_t>& scratch);
+
+// One product of MatMulShared: y [n_tokens, w->rows] = x · w->ᵀ.
+struct MatMulTarget {
+  const WeightMatrix* w = nullptr;  // not owned
+  float* y = nullptr;
+};
+
+// Products of several matrices with the same input x (q/k/v, gate/up): x is converted once per
+// activation format, and the rows of all matrices are shared out among the threads in one
+// dispatch (one wake-up and one join instead of one per matrix). Results equal separate MatMul
+// calls bit for bit.
+// REQUIRES: every target's w->cols equal; each as for MatMul.
+void MatMulShared(std::span<const MatMulTarget> targets, const float* x, int64_t n_tokens, WorkerPool& pool,
+                  std::vector<uint8_t>& scratch);
 
 }  // namespace dv::cpu

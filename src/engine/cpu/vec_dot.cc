@@ -151,7 +151,7 @@ size_t ActivationRowBytes(TensorType act, int64_t n) {
   }
 }
 
-void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out) {
+void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out, const CpuFeatures& features) {
   switch (act) {
     case TensorType::kF16: {
       auto* h = reinterpret_cast<uint16_t*>(out);
@@ -163,9 +163,9 @@ void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out)
       for (int64_t i = 0; i < n; ++i) h[i] = quant::FloatToBf16(x[i]);
       return;
     }
-    case TensorType::kQ8_0: QuantizeQ8_0(x, n, out); return;
+    case TensorType::kQ8_0: return features.avx2 ? internal::Avx2QuantizeQ8_0(x, n, out) : QuantizeQ8_0(x, n, out);
     case TensorType::kQ8_1: QuantizeQ8_1(x, n, out); return;
-    case TensorType::kQ8_K: QuantizeQ8_K(x, n, out); return;
+    case TensorType::kQ8_K: return features.avx2 ? internal::Avx2QuantizeQ8_K(x, n, out) : QuantizeQ8_K(x, n, out);
     default: std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float)); return;
   }
 }

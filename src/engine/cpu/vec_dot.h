@@ -43,8 +43,10 @@ bool IsDotSupported(TensorType weight);
 // Bytes of n activations in format `act`. REQUIRES: n a multiple of the format's block size.
 size_t ActivationRowBytes(TensorType act, int64_t n);
 // Converts n floats into format `act` (F32, F16, BF16, Q8_0, Q8_1 or Q8_K), rounding as llama.cpp's
-// reference quantizers do. REQUIRES: out has ActivationRowBytes(act, n) bytes.
-void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out);
+// reference quantizers do; the SIMD quantizers are bit-identical to the plain ones.
+// REQUIRES: out has ActivationRowBytes(act, n) bytes.
+void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out,
+                        const CpuFeatures& features = Features());
 
 // w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format.
 using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);

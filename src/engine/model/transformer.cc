@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/cpu/kv_attention.h"
+#include "engine/cpu/swiglu.h"
 #include "engine/cpu/vec_dot.h"
 #include "engine/quant/dequantize.h"
 #include "engine/quant/fp16.h"
@@ -90,6 +91,19 @@ void Transformer::Attention(int layer, std::span<const BatchToken> batch, const 
   }
 }
 
+void Transformer::SwiGlu(int64_t count) {
+  auto run = [&](int thread, int n_threads) {
+    int64_t i0, i1;
+    cpu::WorkerPool::Split(count, thread, n_threads, 64, &i0, &i1);
+    cpu::SwiGlu(gate_.data() + i0, up_.data() + i0, i1 - i0, gate_.data() + i0);
+  };
+  if (count >= (1 << 16)) {
+    pool_.Run(run);
+  } else {
+    run(0, 1);
+  }
+}
+
 Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache& cache, std::vector<float>* logits,
                             std::vector<float>* hidden) {
   const int64_t n = static_cast<int64_t>(batch.size());
@@ -126,9 +140,8 @@ Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache&
   for (int l = 0; l < c_.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     for (int64_t t = 0; t < n; ++t) RmsNorm(&x_[t * E], L.attn_norm.data(), E, c_.rms_eps, &h_[t * E]);
-    cpu::MatMul(L.wq, h_.data(), n, q_.data(), pool_, act_scratch_);
-    cpu::MatMul(L.wk, h_.data(), n, k_.data(), pool_, act_scratch_);
-    cpu::MatMul(L.wv, h_.data(), n, v_.data(), pool_, act_scratch_);
+    const cpu::MatMulTarget qkv[] = {{&L.wq, q_.data()}, {&L.wk, k_.data()}, {&L.wv, v_.data()}};
+    cpu::MatMulShared(qkv, h_.data(), n, pool_, act_scratch_);
     AddBias(q_.data(), L.bq, n);
     AddBias(k_.data(), L.bk, n);
     AddBias(v_.data(), L.bv, n);
@@ -149,12 +162,9 @@ Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache&
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 
     for (int64_t t = 0; t < n; ++t) RmsNorm(&x_[t * E], L.ffn_norm.data(), E, c_.rms_eps, &h_[t * E]);
-    cpu::MatMul(L.gate, h_.data(), n, gate_.data(), pool_, act_scratch_);
-    cpu::MatMul(L.up, h_.data(), n, up_.data(), pool_, act_scratch_);
-    for (int64_t i = 0; i < n * F; ++i) {
-      const float g = gate_[i];
-      gate_[i] = g / (1.f + std::exp(-g)) * up_[i];
-    }
+    const cpu::MatMulTarget gate_up[] = {{&L.gate, gate_.data()}, {&L.up, up_.data()}};
+    cpu::MatMulShared(gate_up, h_.data(), n, pool_, act_scratch_);
+    SwiGlu(n * F);
     cpu::MatMul(L.down, gate_.data(), n, tmp_.data(), pool_, act_scratch_);
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
   }

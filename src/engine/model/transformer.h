@@ -49,6 +49,8 @@ class Transformer {
  private:
   void Attention(int layer, std::span<const BatchToken> batch, const runtime::KvCache& cache);
   void Rope(float* x, int n_heads, int pos) const;
+  // gate_[i] = silu(gate_[i]) * up_[i] for i < count, threaded for prefill.
+  void SwiGlu(int64_t count);
 
   const ModelConfig& c_;
   const ModelWeights& w_;

@@ -49,6 +49,58 @@ TEST(MatMul, ThreadedTilesEqualSingleDots) {
   }
 }
 
+struct QuantizedMatrix {
+  std::vector<uint8_t> bytes;
+  WeightMatrix w;
+};
+
+QuantizedMatrix RandomMatrix(TensorType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist;
+  std::vector<float> wf(cols);
+  QuantizedMatrix m;
+  const size_t row_bytes = *quant::RowBytes(type, cols);
+  m.bytes.resize(rows * row_bytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : wf) v = dist(rng);
+    EXPECT_TRUE(quant::QuantizeRow(type, wf, std::span<uint8_t>(m.bytes.data() + r * row_bytes, row_bytes)).ok());
+  }
+  m.w = WeightMatrix{type, rows, cols, row_bytes, m.bytes.data(), SelectDot(type)};
+  return m;
+}
+
+TEST(MatMul, SharedInputProductsEqualSeparateProducts) {
+  // q/k/v-like products of mixed types (two activation formats, one float) with one input.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  const int64_t cols = 768;
+  std::vector<QuantizedMatrix> mats;
+  mats.push_back(RandomMatrix(TensorType::kQ4_K, 96, cols, rng));
+  mats.push_back(RandomMatrix(TensorType::kQ6_K, 33, cols, rng));
+  mats.push_back(RandomMatrix(TensorType::kQ8_0, 50, cols, rng));
+  mats.push_back(RandomMatrix(TensorType::kF16, 17, cols, rng));
+  for (int64_t tokens : {1, 2, 9, 70}) {
+    std::vector<float> x(tokens * cols);
+    for (auto& v : x) v = dist(rng);
+    for (int threads : {1, 2, 3}) {
+      WorkerPool pool(threads);
+      std::vector<uint8_t> scratch;
+      std::vector<std::vector<float>> shared(mats.size()), separate(mats.size());
+      std::vector<MatMulTarget> targets;
+      for (size_t i = 0; i < mats.size(); ++i) {
+        shared[i].assign(tokens * mats[i].w.rows, -1.f);
+        separate[i].assign(tokens * mats[i].w.rows, -2.f);
+        targets.push_back({&mats[i].w, shared[i].data()});
+        MatMul(mats[i].w, x.data(), tokens, separate[i].data(), pool, scratch);
+      }
+      MatMulShared(targets, x.data(), tokens, pool, scratch);
+      for (size_t i = 0; i < mats.size(); ++i) {
+        EXPECT_EQ(shared[i], separate[i]) << quant::TypeName(mats[i].w.type) << " tokens=" << tokens
+                                          << " threads=" << threads;
+      }
+    }
+  }
+}
+
 TEST(WorkerPool, SplitCoversTheRangeOnce) {
   for (int64_t n : {0, 1, 5, 64, 1001}) {
     for (int threads : {1, 2, 3, 7}) {

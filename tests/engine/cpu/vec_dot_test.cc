@@ -2,6 +2,7 @@
 // awkward lengths; activation conversion against the format definitions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -176,6 +177,28 @@ TEST(VecDot, Q8_0ActivationsEqualTheReferenceQuantizer) {
   std::vector<uint8_t> ours(ActivationRowBytes(TensorType::kQ8_0, x.size()));
   ConvertActivations(TensorType::kQ8_0, x.data(), x.size(), ours.data());
   EXPECT_EQ(ours, QuantizedRow(TensorType::kQ8_0, x));
+}
+
+TEST(VecDot, SimdActivationQuantizersEqualThePlainOnes) {
+  if (!Features().avx2) GTEST_SKIP() << "no SIMD quantizers without AVX2";
+  CpuFeatures plain;  // no SIMD
+  for (uint32_t seed = 0; seed < 20; ++seed) {
+    auto x = RandomFloats(256 * 6, seed, seed % 2 ? 1e-3f : 40.f);
+    // Rounding ties (x * scale exactly k + 0.5 for the block maximum 127), a zero block, equal
+    // magnitudes of both signs (the first one sets the Q8_K scale's sign), a lone negative maximum.
+    for (int j = 0; j < 256; ++j) x[j] = static_cast<float>(j % 64 - 32) + 0.5f;
+    x[0] = 127.f;
+    std::fill(x.begin() + 256, x.begin() + 512, 0.f);
+    x[512 + 7] = 50.f;
+    x[512 + 3] = -50.f;
+    x[768 + 200] = -1e4f;
+    for (TensorType act : {TensorType::kQ8_0, TensorType::kQ8_K}) {
+      std::vector<uint8_t> simd(ActivationRowBytes(act, x.size())), ref(simd.size());
+      ConvertActivations(act, x.data(), x.size(), simd.data());
+      ConvertActivations(act, x.data(), x.size(), ref.data(), plain);
+      EXPECT_EQ(simd, ref) << quant::TypeName(act) << " seed " << seed;
+    }
+  }
 }
 
 TEST(VecDot, AttentionHelpersMatchScalar) {
