@@ -63,6 +63,42 @@ OJson ArgumentsAsObjects(OJson messages) {
   return messages;
 }
 
+// The documents a constrained request may produce: response_format's schema, or a required or
+// named tool call in the model's format. Empty: unconstrained. Hermes: one JSON value
+// {"name","arguments"} (an anyOf over the tools) in <tool_call> tags. DeepSeek: the name sits in
+// the text before the JSON, so each allowed tool is a branch of its own (wrapper naming it, JSON
+// of its parameters).
+Result<std::vector<grammar::MatcherBranch>> ConstrainedForms(const GenerationRequest& req, ToolFormat format) {
+  std::vector<grammar::MatcherBranch> forms;
+  if (req.json_schema) forms.push_back({req.json_schema, {}});
+  if (!req.tool_call_schema) return forms;
+  if (format == ToolFormat::kHermes) {
+    ToolCallWrapper w = WrapperFor(format, "");
+    forms.push_back({req.tool_call_schema, {std::move(w.prefix), std::move(w.suffix)}});
+    return forms;
+  }
+  for (size_t i = 0; i < req.tools.size(); ++i) {
+    const OJson& fn = req.tools[i]["function"];  // validated by the request parser
+    const std::string name = fn.value("name", "");
+    if (req.tool_choice == ToolChoice::kNamed && name != req.tool_name) continue;
+    const auto params = fn.find("parameters");
+    const nlohmann::json schema = params != fn.end() && !params->is_null() ? nlohmann::json::parse(params->dump())
+                                                                          : nlohmann::json{{"type", "object"}};
+    auto compiled = grammar::JsonSchema::Compile(schema);
+    if (!compiled.ok()) {
+      return InvalidArgument("tools[" + std::to_string(i) + "].function.parameters: " + compiled.status().message());
+    }
+    ToolCallWrapper w = WrapperFor(format, name);
+    forms.push_back({std::move(compiled).value(), {std::move(w.prefix), std::move(w.suffix)}});
+  }
+  if (forms.size() > static_cast<size_t>(grammar::kMaxAlternatives)) {
+    return InvalidArgument("tool_choice \"required\" can constrain at most " + std::to_string(grammar::kMaxAlternatives) +
+                           " tools in this model's (DeepSeek) tool-call format, and " + std::to_string(forms.size()) +
+                           " were declared; name one with tool_choice {\"type\": \"function\", \"function\": {\"name\": ...}}");
+  }
+  return forms;
+}
+
 // One generation request with its choices. Callbacks of all its jobs arrive on the single
 // scheduler thread of one model; the mutex orders them with the work thread's start-up.
 class GenerationSession : public std::enable_shared_from_this<GenerationSession> {
@@ -143,20 +179,9 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
     }
 
     // Constrained decoding: response_format, or a required/named tool call in the model's format.
-    std::shared_ptr<const grammar::JsonSchema> schema = req_.json_schema;
-    grammar::MatcherOptions wrapper;
-    if (req_.tool_call_schema) {
-      if (tool_format == ToolFormat::kHermes) {
-        schema = req_.tool_call_schema;
-        ToolCallWrapper w = WrapperFor(tool_format, "");
-        wrapper = {std::move(w.prefix), std::move(w.suffix)};
-      } else if (req_.tool_choice == ToolChoice::kNamed) {
-        schema = req_.tool_params_schema;
-        ToolCallWrapper w = WrapperFor(tool_format, req_.tool_name);
-        wrapper = {std::move(w.prefix), std::move(w.suffix)};
-      }
-    }
-    if (schema) (void)model.token_trie();  // built once per model, here rather than on the scheduler thread
+    auto forms = ConstrainedForms(req_, tool_format);
+    if (!forms.ok()) return Fail(forms.status());
+    if (!forms->empty()) (void)model.token_trie();  // built once per model, here rather than on the scheduler thread
     const bool tools = req_.chat && req_.tools.is_array();
     const auto deadline = Clock::now() + req_.timeout.value_or(env_.default_timeout);
     {
@@ -180,7 +205,7 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
         job.max_new_tokens = static_cast<int>(req_.max_tokens > 0 ? std::min(req_.max_tokens, room) : room);
         job.sampling = req_.sampling;
         job.sampling.seed = req_.sampling.has_seed ? req_.sampling.seed + static_cast<uint64_t>(j) : FreshSeed();
-        if (schema) job.grammar.emplace(schema, wrapper);
+        if (!forms->empty()) job.grammar.emplace(*forms);
         job.top_logprobs = req_.top_logprobs;
         job.deadline = deadline;
         auto self = shared_from_this();

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "http_client.h"
@@ -189,6 +191,136 @@ TEST_F(ServerConstrained, ServerToolsHistoryWithToolResultsIsAccepted) {
                   {{"model", "stories"}, {"messages", messages}, {"tools", {{{"type", "function"}, {"function", {{"name", ""}}}}}}},
                   400);
   EXPECT_EQ(bad["error"]["param"], "tools[0].function.name");
+}
+
+// A model whose chat template is DeepSeek-V3's (published tokenizer_config.json): tiny-qwen2's
+// weights and byte-level vocabulary in a temporary HF folder, so the DeepSeek tool-call markers
+// are written byte by byte.
+class ServerConstrainedDeepSeek : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namespace fs = std::filesystem;
+    const fs::path src = dv::testing::FixturePath("hf-models/tiny-qwen2");
+    for (const char* f : {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json"}) {
+      fs::copy_file(src / f, dir_.path() / f);
+    }
+    json cfg = json::parse(dv::testing::ReadFile(src / "tokenizer_config.json"));
+    cfg["chat_template"] =
+        json::parse(dv::testing::ReadFile(dv::testing::FixturePath("chat/deepseek-v3.tokenizer_config.json")))["chat_template"];
+    std::ofstream(dir_.path() / "tokenizer_config.json") << cfg.dump();
+    ServerOptions o;
+    o.registry.load.n_ctx = 512;
+    o.registry.load.n_slots = 4;
+    server_ = StartServer({{"ds", dir_.path().string()}}, o);
+    ASSERT_NE(server_, nullptr);
+    port_ = server_->port();
+  }
+  json Post(const json& body, int expect_status = 200) {
+    ClientResponse r = Call(port_, "POST", "/v1/chat/completions", body.dump());
+    EXPECT_EQ(r.status, expect_status) << body.dump() << " → " << r.body << r.error;
+    return json::parse(r.body, nullptr, false);
+  }
+  dv::testing::TempDir dir_;
+  std::unique_ptr<Server> server_;
+  uint16_t port_ = 0;
+};
+
+json Tool(const std::string& name, json parameters) {
+  return {{"type", "function"}, {"function", {{"name", name}, {"parameters", std::move(parameters)}}}};
+}
+
+// get_weather(city: string ≤ 12), get_time(zone: "UTC" | "Asia/Shanghai"), add(a, b: integer).
+json ThreeTools() {
+  return {WeatherTool(),
+          Tool("get_time", {{"type", "object"},
+                            {"properties", {{"zone", {{"enum", {"UTC", "Asia/Shanghai"}}}}}},
+                            {"required", {"zone"}},
+                            {"additionalProperties", false}}),
+          Tool("add", {{"type", "object"},
+                       {"properties", {{"a", {{"type", "integer"}}}, {"b", {{"type", "integer"}}}}},
+                       {"required", {"a", "b"}},
+                       {"additionalProperties", false}})};
+}
+
+// The arguments satisfy the schema of the tool they name (checked by hand, parsed by nlohmann).
+void ExpectValidCall(const json& call) {
+  const std::string name = call["function"]["name"];
+  json args = json::parse(call["function"]["arguments"].get<std::string>(), nullptr, false);
+  ASSERT_TRUE(args.is_object()) << call.dump();
+  if (name == "get_weather") {
+    ASSERT_EQ(args.size(), 1u) << args.dump();
+    ASSERT_TRUE(args["city"].is_string()) << args.dump();
+    EXPECT_LE(args["city"].get<std::string>().size(), 12u * 4);
+  } else if (name == "get_time") {
+    ASSERT_EQ(args.size(), 1u) << args.dump();
+    EXPECT_TRUE(args["zone"] == "UTC" || args["zone"] == "Asia/Shanghai") << args.dump();
+  } else {
+    ASSERT_EQ(name, "add");
+    ASSERT_EQ(args.size(), 2u) << args.dump();
+    EXPECT_TRUE(args["a"].is_number_integer() && args["b"].is_number_integer()) << args.dump();
+  }
+}
+
+TEST_F(ServerConstrainedDeepSeek, ServerToolsRequiredAmongSeveralToolsInDeepSeekFormat) {
+  std::set<std::string> names;
+  for (int seed = 0; seed < 16; ++seed) {
+    json r = Post({{"model", "ds"},
+                   {"messages", {{{"role", "user"}, {"content", "What time is it in Hangzhou?"}}}},
+                   {"tools", ThreeTools()},
+                   {"tool_choice", "required"},
+                   {"seed", seed},
+                   {"temperature", 1.0},
+                   {"max_tokens", 300}});
+    const auto& c = r["choices"][0];
+    ASSERT_EQ(c["finish_reason"], "tool_calls") << r.dump();
+    ASSERT_EQ(c["message"]["tool_calls"].size(), 1u) << r.dump();
+    EXPECT_TRUE(c["message"]["content"].is_null()) << r.dump();
+    ExpectValidCall(c["message"]["tool_calls"][0]);
+    names.insert(c["message"]["tool_calls"][0]["function"]["name"].get<std::string>());
+  }
+  EXPECT_GE(names.size(), 2u);  // the model chooses the tool; the grammar only shapes the call
+  // A named choice among the same tools, streamed.
+  json req = {{"model", "ds"},
+              {"messages", {{{"role", "user"}, {"content", "1 + 2?"}}}},
+              {"tools", ThreeTools()},
+              {"tool_choice", {{"type", "function"}, {"function", {{"name", "add"}}}}},
+              {"seed", 4},
+              {"stream", true},
+              {"max_tokens", 300}};
+  ClientResponse s = Call(port_, "POST", "/v1/chat/completions", req.dump());
+  ASSERT_EQ(s.status, 200) << s.body;
+  bool saw_call = false;
+  for (const std::string& e : SseData(s.body)) {
+    if (e == "[DONE]") continue;
+    json chunk = json::parse(e);
+    const auto& delta = chunk["choices"][0]["delta"];
+    if (!delta.contains("tool_calls")) continue;
+    saw_call = true;
+    EXPECT_EQ(delta["tool_calls"][0]["function"]["name"], "add");
+    ExpectValidCall(delta["tool_calls"][0]);
+  }
+  EXPECT_TRUE(saw_call) << s.body;
+}
+
+TEST_F(ServerConstrainedDeepSeek, ServerToolsRequiredOverTheAlternativeLimitIs400) {
+  json tools = json::array();
+  for (int i = 0; i < 65; ++i) tools.push_back(Tool("f" + std::to_string(i), {{"type", "object"}}));
+  json r = Post({{"model", "ds"},
+                 {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                 {"tools", tools},
+                 {"tool_choice", "required"}},
+                400);
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("at most 64 tools"), std::string::npos) << r.dump();
+  // 64 tools are fine.
+  tools.erase(tools.size() - 1);
+  json ok = Post({{"model", "ds"},
+                  {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                  {"tools", tools},
+                  {"tool_choice", "required"},
+                  {"seed", 1},
+                  {"max_tokens", 200}});
+  ASSERT_EQ(ok["choices"][0]["finish_reason"], "tool_calls") << ok.dump();
+  EXPECT_EQ(ok["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>().front(), '{');
 }
 
 }  // namespace

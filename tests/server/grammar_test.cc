@@ -318,5 +318,73 @@ TEST(ServerGrammar, RealVocabularyMasksInsideStringsMatchSimulation) {
   }
 }
 
+TEST(ServerGrammar, BranchesChooseOneWrapperAndItsSchema) {
+  // DeepSeek-style calls: the tool name is in the literal prefix, the JSON is that tool's
+  // arguments. Each branch only admits its own schema once its prefix is chosen.
+  const std::string begin = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>";
+  const std::string end = "\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+  auto weather = Schema(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false})");
+  auto add = Schema(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"required":["a","b"]})");
+  auto add2 = Schema(R"({"type":"object","properties":{"x":{"const":1}},"required":["x"]})");
+  std::vector<MatcherBranch> branches = {{weather, {begin + "get_weather\n```json\n", end}},
+                                         {add, {begin + "add\n```json\n", end}},
+                                         {add2, {begin + "add2\n```json\n", end}}};  // "add" is a prefix of "add2"
+  auto complete = [&](const std::string& text) {
+    JsonMatcher m(branches);
+    return AcceptedPrefix(m, text) == text.size() && m.IsComplete();
+  };
+  EXPECT_TRUE(complete(begin + "get_weather\n```json\n{\"city\": \"杭州\"}" + end));
+  EXPECT_TRUE(complete(begin + "add\n```json\n{\"a\": 1, \"b\": -2}" + end));
+  EXPECT_TRUE(complete(begin + "add2\n```json\n{\"x\":1}" + end));
+  EXPECT_FALSE(complete(begin + "add\n```json\n{\"city\": \"x\"}" + end));       // weather's arguments
+  EXPECT_FALSE(complete(begin + "get_weather\n```json\n{\"a\": 1, \"b\": 2}" + end));
+  EXPECT_FALSE(complete(begin + "add2\n```json\n{\"a\": 1, \"b\": 2}" + end));  // add's arguments
+  EXPECT_FALSE(complete(begin + "get_time\n```json\n{}" + end));                 // not offered
+  EXPECT_FALSE(complete(begin + "add\n```json\n{\"a\": 1, \"b\": 2}"));          // no closing markers
+  JsonMatcher m(branches);
+  ASSERT_TRUE(m.Accept(begin + "a"));
+  auto close = m.ClosingText();
+  ASSERT_TRUE(close.has_value());
+  EXPECT_TRUE(complete(begin + "a" + *close)) << *close;
+  // The mask equals simulation on a vocabulary where the markers are control tokens or bytes.
+  std::vector<std::string> pieces = {"<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>",
+                                     "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>", "function", "get_weather", "add",
+                                     "2", "\n```json\n", "\n```", "{\"", "city", "\": \"", "\"}", "a", "b", "\":", "1",
+                                     ",", "-", "}", "x", "get", "_", "weather", "\n", "```", "json", " ", "d", "dd",
+                                     "\"", ", \"", ":"};
+  std::vector<TokenTrie::Token> tokens;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    tokens.push_back({static_cast<int32_t>(i), pieces[i], i < 5});
+  }
+  TokenTrie trie(tokens, static_cast<int32_t>(pieces.size()));
+  std::mt19937 rng(5);
+  int completed = 0;
+  for (int walk = 0; walk < 30; ++walk) {
+    JsonMatcher w(branches);
+    std::string text;
+    for (int step = 0; step < 40 && w.CanContinue(); ++step) {
+      ExpectMaskEqualsSimulation(w, trie, tokens, text);
+      std::vector<uint8_t> allowed;
+      w.AllowedTokens(trie, &allowed);
+      std::vector<size_t> ok;
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        if (allowed[i]) ok.push_back(i);
+      }
+      if (ok.empty()) break;  // this small vocabulary cannot spell every continuation
+      const size_t pick = ok[rng() % ok.size()];
+      ASSERT_TRUE(w.Accept(pieces[pick], pick < 5));
+      text += pieces[pick];
+    }
+    if (w.IsComplete()) {
+      ++completed;
+      auto calls_end = text.rfind("\n```");
+      auto json_start = text.find("```json\n");
+      ASSERT_NE(json_start, std::string::npos) << text;
+      EXPECT_TRUE(Json::parse(text.substr(json_start + 8, calls_end - json_start - 8), nullptr, false).is_object()) << text;
+    }
+  }
+  EXPECT_GE(completed, 3);
+}
+
 }  // namespace
 }  // namespace dv::grammar

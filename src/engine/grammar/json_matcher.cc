@@ -607,12 +607,19 @@ TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab)
 }
 
 JsonMatcher::JsonMatcher(std::shared_ptr<const JsonSchema> schema, MatcherOptions options)
-    : schema_(std::move(schema)), options_(std::make_shared<const MatcherOptions>(std::move(options))) {
-  Stack st;
-  if (!options_->suffix.empty()) st.push_back(LiteralFrame(&options_->suffix, true));
-  st.push_back(ValueFrame(schema_->root()));
-  if (!options_->prefix.empty()) st.push_back(LiteralFrame(&options_->prefix, true));
-  alts_.push_back(std::move(st));
+    : JsonMatcher(std::vector<MatcherBranch>{MatcherBranch{std::move(schema), std::move(options)}}) {}
+
+JsonMatcher::JsonMatcher(std::vector<MatcherBranch> branches)
+    : branches_(std::make_shared<const std::vector<MatcherBranch>>(std::move(branches))) {
+  for (const MatcherBranch& b : *branches_) {
+    if (alts_.size() >= static_cast<size_t>(kMaxAlternatives)) break;  // REQUIRES says it cannot happen
+    Stack st;
+    if (!b.wrapper.suffix.empty()) st.push_back(LiteralFrame(&b.wrapper.suffix, true));
+    st.push_back(ValueFrame(b.schema->root()));
+    if (!b.wrapper.prefix.empty()) st.push_back(LiteralFrame(&b.wrapper.prefix, true));
+    alts_.push_back(std::move(st));
+  }
+  AddUnique(alts_, 0);
 }
 
 bool JsonMatcher::Accept(std::string_view bytes, bool control) {

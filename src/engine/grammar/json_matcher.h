@@ -90,9 +90,19 @@ struct MatcherOptions {
   std::string suffix;  // and after it
 };
 
+// One document form: literal prefix, a JSON value of `schema`, literal suffix.
+struct MatcherBranch {
+  std::shared_ptr<const JsonSchema> schema;
+  MatcherOptions wrapper;
+};
+
 class JsonMatcher {
  public:
   JsonMatcher(std::shared_ptr<const JsonSchema> schema, MatcherOptions options = {});
+  // The output is any one of `branches`, explored in parallel (e.g. a DeepSeek tool call of one of
+  // several tools: the name is in the prefix, the arguments follow that tool's schema).
+  // REQUIRES: 1 <= branches.size() <= kMaxAlternatives, every schema non-null.
+  explicit JsonMatcher(std::vector<MatcherBranch> branches);
 
   // Advances over `bytes`; false (and the state unchanged) if they cannot extend a valid prefix.
   bool Accept(std::string_view bytes, bool control = false);
@@ -135,8 +145,8 @@ class JsonMatcher {
   // allowed[id] = 1 for the plain-string-content tokens some alternative accepts.
   void AddPlainStringTokens(const TokenTrie& trie, std::vector<uint8_t>& allowed) const;
 
-  std::shared_ptr<const JsonSchema> schema_;
-  std::shared_ptr<const MatcherOptions> options_;  // literal frames point into it: shared, stable
+  // Schemas and wrapper texts: frames point into them, so they are shared and never change.
+  std::shared_ptr<const std::vector<MatcherBranch>> branches_;
   std::vector<Stack> alts_;
 };
 
