@@ -114,7 +114,10 @@ class GenerationSession : public std::enable_shared_from_this<GenerationSession>
   // On the work pool.
   void Run() {
     auto acquired = env_.registry->Acquire(req_.model);
-    if (!acquired.ok()) return Fail(acquired.status());
+    if (!acquired.ok()) {
+      if (env_.on_model_unavailable && env_.on_model_unavailable(acquired.status())) return;
+      return Fail(acquired.status());
+    }
     scheduler_ = std::move(acquired).value();
     load_s_ = std::chrono::duration<double>(Clock::now() - start_).count();
     const LoadedModel& model = scheduler_->model();

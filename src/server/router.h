@@ -10,7 +10,9 @@
 // Every served model has a CircuitBreaker (created on first use). When the chosen model's circuit
 // does not admit the request, the model's fallback (if configured) is routed instead, recursively,
 // at most kMaxFallbackHops deep; without one the request fails with Unavailable (503) telling when
-// to retry. Callers report each admitted request's outcome with Record().
+// to retry. Callers report each admitted request's outcome with Record(). A half-open probe that
+// fails before answering anything (the model cannot be loaded) is reported as a failure at once,
+// which re-opens the circuit, and the server routes the request again: to the fallback.
 //
 // Metrics: deepvault_routed_requests_total{requested,model,reason} (reason: direct, weighted,
 // fallback), deepvault_circuit_state{model} (0 closed, 1 open, 2 half-open),
@@ -68,6 +70,7 @@ class ModelRouter {
   void SetSamplingDefaults(const std::string& model, SamplingDefaults defaults);
 
   bool IsAlias(const std::string& name) const;
+  bool HasFallback(const std::string& model) const { return fallbacks_.count(model) > 0; }
   // Every name a fallback or alias refers to, for validation against the registry.
   std::vector<std::string> ReferencedNames() const;
   // The aliases with versions, for listings.

@@ -2,6 +2,7 @@
 // answers through the Responder, possibly later from another thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,10 @@ struct RouteEnv {
   ThreadPool* work = nullptr;
   std::chrono::milliseconds default_timeout{600'000};
   std::string version;
+  // Generation: called on the work pool when the model cannot be acquired (load failure), before
+  // anything was sent. True: it took the request over (a failed half-open probe answered by the
+  // fallback model); the route then sends nothing. Unset: the route reports the error.
+  std::function<bool(const Status&)> on_model_unavailable;
 };
 
 // JSON text that never throws on invalid UTF-8 (replaced by U+FFFD).

@@ -352,6 +352,22 @@ void Server::HandleGenerationRequest(const HttpRequest& req, const Json& body, G
                                      Dialect dialect, std::shared_ptr<Responder> r) {
   auto decision = router_->Route(parsed.model, UserKey(req, parsed.user));
   if (!decision.ok()) return r->Send(ErrorResponse(dialect, decision.status()));
+  // A half-open probe whose model cannot be loaded re-opens the circuit, and the request is routed
+  // again (to the fallback now) instead of failing. Only the first probe of a request, so a chain
+  // of failing fallbacks ends.
+  std::function<bool(const Status&)> on_model_unavailable;
+  if (decision->probe && decision->fallback_from.empty() && router_->HasFallback(decision->model)) {
+    on_model_unavailable = [this, decision = *decision, req = std::make_shared<const HttpRequest>(req),
+                            body = std::make_shared<const Json>(body), parsed, dialect, r](const Status& error) {
+      spdlog::warn("half-open probe of model {} failed ({}); routing the request again", decision.model,
+                   error.message());
+      router_->Record(decision, CircuitBreaker::Outcome::kFailure);
+      GenerationRequest again = parsed;
+      again.model = decision.requested;
+      HandleGenerationRequest(*req, *body, std::move(again), dialect, r);
+      return true;
+    };
+  }
   parsed.model = decision->model;
   ApplySamplingDefaults(body, dialect == Dialect::kOllama, router_->Defaults(decision->model), parsed.sampling);
   parsed.no_cache = req.Header("Cache-Control").find("no-cache") != std::string_view::npos;
@@ -406,6 +422,7 @@ void Server::HandleGenerationRequest(const HttpRequest& req, const Json& body, G
   env.work = work_.get();
   env.default_timeout = options_.default_timeout;
   env.version = options_.version;
+  env.on_model_unavailable = std::move(on_model_unavailable);
   HandleGeneration(env, dialect, std::move(parsed), std::move(tap));
 }
 

@@ -185,12 +185,24 @@ TEST(ServerRouting, FailingModelOpensTheCircuitFallbackAnswersAndAProbeClosesIt)
   EXPECT_EQ(json::parse(events.front())["model"], "stories");
 
   // After the cool-down one probe goes to the model; it still fails, so the circuit opens again
-  // and the next request is answered by the fallback.
+  // and that same request is answered by the fallback (streamed too), as is the next one.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  Completion(port, req, &raw);
-  EXPECT_EQ(raw.status, 503);
+  r = Completion(port, req, &raw);
+  ASSERT_EQ(raw.status, 200) << raw.body;
+  EXPECT_EQ(r["model"], "stories");
+  EXPECT_EQ(raw.headers["x-deepvault-model"], "stories");
+  EXPECT_EQ(raw.headers["x-deepvault-fallback-from"], "flaky");
+  EXPECT_FALSE(r["choices"][0]["text"].get<std::string>().empty());
   EXPECT_EQ(router.State("flaky"), CircuitState::kOpen);
   EXPECT_EQ(Completion(port, req, &raw)["model"], "stories");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  s = Call(port, "POST", "/v1/completions", stream_req.dump());
+  ASSERT_EQ(s.status, 200);
+  events = SseData(s.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]");
+  EXPECT_EQ(json::parse(events.front())["model"], "stories");
+  EXPECT_EQ(router.State("flaky"), CircuitState::kOpen);
 
   // Repaired: the next probe succeeds and closes the circuit; "flaky" answers itself again.
   CopyStories(flaky);
@@ -202,12 +214,13 @@ TEST(ServerRouting, FailingModelOpensTheCircuitFallbackAnswersAndAProbeClosesIt)
   EXPECT_EQ(Completion(port, req)["model"], "flaky");
 
   Metrics& m = server->metrics();
-  EXPECT_EQ(m.CounterValue("deepvault_circuit_transitions_total", {{"model", "flaky"}, {"state", "open"}}), 2);
-  EXPECT_EQ(m.CounterValue("deepvault_circuit_transitions_total", {{"model", "flaky"}, {"state", "half_open"}}), 2);
+  EXPECT_EQ(m.CounterValue("deepvault_circuit_transitions_total", {{"model", "flaky"}, {"state", "open"}}), 3);
+  EXPECT_EQ(m.CounterValue("deepvault_circuit_transitions_total", {{"model", "flaky"}, {"state", "half_open"}}), 3);
   EXPECT_EQ(m.CounterValue("deepvault_circuit_transitions_total", {{"model", "flaky"}, {"state", "closed"}}), 1);
+  // Two while open, two failed probes answered again, one more while open.
   EXPECT_EQ(m.CounterValue("deepvault_routed_requests_total",
                            {{"requested", "flaky"}, {"model", "stories"}, {"reason", "fallback"}}),
-            3);
+            5);
   const std::string text = Call(port, "GET", "/metrics").body;
   EXPECT_NE(text.find("deepvault_circuit_state{model=\"flaky\"} 0"), std::string::npos);
 }
