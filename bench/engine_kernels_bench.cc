@@ -8,10 +8,12 @@
 // Single-thread figures use CPU time (robust on a loaded machine); 2-thread figures use wall time.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include "engine/cpu/kv_attention.h"
 #include "engine/cpu/matmul.h"
 #include "engine/quant/quantize.h"
 
@@ -99,6 +101,56 @@ void GemmArgs(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond);
 }
 
+// KV-cache attention of one KV head of the 1.5B shape (head_dim 128, 6 query heads per KV head, 2
+// KV heads per cache row) on one thread. args: context positions, tokens (1: a decode step; 32:
+// a causal prefill block ending at that context). grouped: one AttendHeads call for all rows (as
+// the transformer calls it); otherwise AttendHead row by row. pairs/s = (query row, position) pairs.
+void BM_Attention(benchmark::State& state, TensorType type, bool grouped) {
+  constexpr int kHeadDim = 128, kHeads = 6;
+  const int n_ctx = static_cast<int>(state.range(0)), n_tok = static_cast<int>(state.range(1));
+  const size_t head_bytes = dv::cpu::KvRowBytes(type, kHeadDim), stride = 2 * head_bytes;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<uint8_t> k(stride * n_ctx), v(stride * n_ctx);
+  std::vector<float> row(kHeadDim);
+  for (int p = 0; p < n_ctx; ++p) {
+    for (float& x : row) x = normal(rng);
+    dv::cpu::StoreKvRow(type, row.data(), kHeadDim, &k[p * stride]);
+    for (float& x : row) x = normal(rng);
+    dv::cpu::StoreKvRow(type, row.data(), kHeadDim, &v[p * stride]);
+  }
+  std::vector<float> q(static_cast<size_t>(n_tok) * kHeads * kHeadDim), out(q.size()), scratch;
+  for (float& x : q) x = normal(rng);
+  std::vector<int> n_pos(n_tok);
+  int64_t pairs = 0;
+  for (int t = 0; t < n_tok; ++t) pairs += kHeads * (n_pos[t] = n_ctx - n_tok + 1 + t);
+  const float scale = 1.f / std::sqrt(static_cast<float>(kHeadDim));
+  const size_t q_stride = kHeads * kHeadDim;
+  for (auto _ : state) {
+    if (grouped) {
+      const dv::cpu::AttentionRows rows{q.data(), out.data(), q_stride, q_stride, n_tok, kHeads, n_pos.data()};
+      dv::cpu::AttendHeads(type, kHeadDim, rows, k.data(), v.data(), stride, scale, scratch);
+    } else {
+      for (int t = 0; t < n_tok; ++t) {
+        for (int h = 0; h < kHeads; ++h) {
+          const size_t offset = t * q_stride + h * kHeadDim;
+          dv::cpu::AttendHead(type, kHeadDim, q.data() + offset, k.data(), v.data(), stride, n_pos[t], scale,
+                              out.data() + offset, scratch);
+        }
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["pairs/s"] = benchmark::Counter(static_cast<double>(pairs) * state.iterations(),
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(dv::cpu::Features().ToString());
+}
+
+void AttentionArgs(benchmark::internal::Benchmark* b) {
+  b->Args({512, 1})->Args({4096, 1})->Args({512, 32})->Args({4096, 32});
+  b->Unit(benchmark::kMicrosecond);
+}
+
 }  // namespace
 
 BENCHMARK_CAPTURE(BM_Gemv, q4_K, TensorType::kQ4_K)->Apply(GemvArgs);
@@ -107,5 +159,8 @@ BENCHMARK_CAPTURE(BM_Gemv, q8_0, TensorType::kQ8_0)->Apply(GemvArgs);
 BENCHMARK_CAPTURE(BM_Gemm, q4_K, TensorType::kQ4_K)->Apply(GemmArgs);
 BENCHMARK_CAPTURE(BM_Gemm, q6_K, TensorType::kQ6_K)->Apply(GemmArgs);
 BENCHMARK_CAPTURE(BM_Gemm, q8_0, TensorType::kQ8_0)->Apply(GemmArgs);
+BENCHMARK_CAPTURE(BM_Attention, f16_per_head, TensorType::kF16, false)->Apply(AttentionArgs);
+BENCHMARK_CAPTURE(BM_Attention, f16_grouped, TensorType::kF16, true)->Apply(AttentionArgs);
+BENCHMARK_CAPTURE(BM_Attention, q8_0_grouped, TensorType::kQ8_0, true)->Apply(AttentionArgs);
 
 BENCHMARK_MAIN();

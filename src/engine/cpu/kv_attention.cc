@@ -1,4 +1,5 @@
-// F32 and F16 cache attention, and the dispatch of kv_attention.h (Q8_0 is in kv_q8.cc).
+// F32 cache attention, the plain F16 path, and the dispatch of kv_attention.h (Q8_0 is in
+// kv_q8.cc, the SIMD F16 kernels in attention_avx2.cc / attention_avx512.cc).
 #include "engine/cpu/kv_attention.h"
 
 #include <immintrin.h>
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/kv_q8.h"
 #include "engine/quant/blocks.h"
 #include "engine/quant/fp16.h"
@@ -92,51 +94,9 @@ void AttendF16Plain(int hd, const float* q, const uint8_t* k, const uint8_t* v, 
   for (int i = 0; i < hd; ++i) out[i] = acc[i] * inv;
 }
 
-__attribute__((target("avx2,fma,f16c"))) inline __m256 round16(__m256 x) {
-  return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
-}
-
-// REQUIRES hd % 8 == 0.
-__attribute__((target("avx2,fma,f16c"))) void AttendF16Avx2(int hd, const float* q, const uint8_t* k,
-                                                             const uint8_t* v, size_t stride, int n_pos,
-                                                             float scale, float* out, std::vector<float>& scratch) {
-  scratch.resize(2 * static_cast<size_t>(hd));
-  float* qh = scratch.data();
-  float* acc = qh + hd;
-  for (int i = 0; i < hd; i += 8) {
-    _mm256_storeu_ps(qh + i, round16(_mm256_loadu_ps(q + i)));
-    _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
-  }
-  float max = -INFINITY, sum = 0;
-  for (int p = 0; p < n_pos; ++p) {
-    const auto* kp = reinterpret_cast<const __m128i*>(k + p * stride);
-    const auto* vp = reinterpret_cast<const __m128i*>(v + p * stride);
-    __m256 dot = _mm256_setzero_ps();
-    for (int i = 0; i < hd; i += 8) {
-      dot = _mm256_fmadd_ps(_mm256_loadu_ps(qh + i), _mm256_cvtph_ps(_mm_loadu_si128(kp + i / 8)), dot);
-    }
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(dot), _mm256_extractf128_ps(dot, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    const float s = _mm_cvtss_f32(h) * scale;
-    float ms = 1, vs = 1;
-    if (s > max) {
-      ms = std::exp(max - s);
-      max = s;
-      const __m256 m = _mm256_set1_ps(ms);
-      for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(acc + i, round16(_mm256_mul_ps(_mm256_loadu_ps(acc + i), m)));
-    } else {
-      vs = std::exp(s - max);
-    }
-    const __m256 w = _mm256_set1_ps(vs);
-    for (int i = 0; i < hd; i += 8) {
-      const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128(vp + i / 8));
-      _mm256_storeu_ps(acc + i, round16(_mm256_fmadd_ps(vv, w, _mm256_loadu_ps(acc + i))));
-    }
-    sum = sum * ms + vs;
-  }
-  const __m256 inv = _mm256_set1_ps(sum == 0 ? 0.f : 1.f / sum);
-  for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(acc + i), inv));
+// True when AttendHeads has an F16 SIMD kernel for this head size and CPU.
+bool HasF16Simd(int head_dim, const CpuFeatures& features) {
+  return (features.avx512 && head_dim % 16 == 0) || (features.avx2 && head_dim % 8 == 0);
 }
 
 }  // namespace
@@ -163,10 +123,29 @@ void AttendHead(TensorType type, int head_dim, const float* q, const uint8_t* k,
                 int n_pos, float scale, float* out, std::vector<float>& scratch, const CpuFeatures& features) {
   switch (type) {
     case TensorType::kF32: return AttendF32(head_dim, q, k, v, stride, n_pos, scale, out, scratch, features.avx2);
-    case TensorType::kF16:
-      if (features.avx2 && head_dim % 8 == 0) return AttendF16Avx2(head_dim, q, k, v, stride, n_pos, scale, out, scratch);
-      return AttendF16Plain(head_dim, q, k, v, stride, n_pos, scale, out, scratch);
+    case TensorType::kF16: {
+      if (!HasF16Simd(head_dim, features)) return AttendF16Plain(head_dim, q, k, v, stride, n_pos, scale, out, scratch);
+      const AttentionRows row{q, out, 0, 0, 1, 1, &n_pos};
+      return AttendHeads(type, head_dim, row, k, v, stride, scale, scratch, features);
+    }
     default: return AttendQ8_0(head_dim, q, k, v, stride, n_pos, scale, out, scratch, features.avx2);
+  }
+}
+
+void AttendHeads(TensorType type, int head_dim, const AttentionRows& rows, const uint8_t* k, const uint8_t* v,
+                 size_t stride, float scale, std::vector<float>& scratch, const CpuFeatures& features) {
+  if (type == TensorType::kF16 && features.avx512 && head_dim % 16 == 0) {
+    return AttendF16RowsAvx512(head_dim, rows, k, v, stride, scale, scratch);
+  }
+  if (type == TensorType::kF16 && features.avx2 && head_dim % 8 == 0) {
+    return AttendF16RowsAvx2(head_dim, rows, k, v, stride, scale, scratch);
+  }
+  for (int t = 0; t < rows.n_tokens; ++t) {
+    for (int h = 0; h < rows.n_heads; ++h) {
+      const size_t offset = static_cast<size_t>(h) * head_dim;
+      AttendHead(type, head_dim, rows.q + t * rows.q_stride + offset, k, v, stride, rows.n_pos[t], scale,
+                 rows.out + t * rows.out_stride + offset, scratch, features);
+    }
   }
 }
 

@@ -63,23 +63,47 @@ void Transformer::Rope(float* x, int n_heads, int pos) const {
 }
 
 void Transformer::Attention(int layer, std::span<const BatchToken> batch, const runtime::KvCache& cache) {
+  // Work item: up to kRowsPerItem / heads tokens of one slot (consecutive in the batch) × one KV
+  // head × `heads` of its query heads; AttendHeads loads each key/value row once per item.
+  constexpr int kRowsPerItem = 48;
   const int n_tok = static_cast<int>(batch.size());
   const int hd = c_.head_dim, group = c_.n_head / c_.n_head_kv;
-  const int64_t items = static_cast<int64_t>(n_tok) * c_.n_head;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::atomic<int64_t> next{0};
   const quant::TensorType kv_type = runtime::KvTensorType(cache.type());
   const size_t head_bytes = cpu::KvRowBytes(kv_type, hd);
+  std::vector<int> n_pos(n_tok);
+  for (int t = 0; t < n_tok; ++t) n_pos[t] = batch[t].pos + 1;
+  // Few tokens (decode) give few items: split the query heads of a group so every thread has work.
+  int heads = group;
+  const auto items_for = [&](int h, int64_t runs) { return runs * c_.n_head_kv * (group / h); };
+  while (heads > 1 && items_for(heads, n_tok) < pool_.size()) {
+    do --heads; while (group % heads != 0);
+  }
+  const int max_run = std::max(1, kRowsPerItem / heads);
+  std::vector<std::pair<int, int>> runs;  // [first token, token count]
+  for (int t = 0; t < n_tok; ++t) {
+    if (runs.empty() || batch[t].slot != batch[runs.back().first].slot || runs.back().second == max_run) {
+      runs.emplace_back(t, 0);
+    }
+    ++runs.back().second;
+  }
+  const int per_run = c_.n_head_kv * (group / heads);
+  const int64_t items = items_for(heads, static_cast<int64_t>(runs.size()));
+  std::atomic<int64_t> next{0};
   auto work = [&](int, int) {
     std::vector<float> scratch;
     for (int64_t item; (item = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
-      const int t = static_cast<int>(item / c_.n_head), h = static_cast<int>(item % c_.n_head);
-      const BatchToken& bt = batch[t];
-      const size_t head_offset = static_cast<size_t>(h / group) * head_bytes;
-      const float* q = q_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
-      float* out = attn_.data() + static_cast<size_t>(t) * c_.q_dim() + static_cast<size_t>(h) * hd;
-      cpu::AttendHead(kv_type, hd, q, cache.K(layer, bt.slot, 0) + head_offset, cache.V(layer, bt.slot, 0) + head_offset,
-                      cache.row_bytes(), bt.pos + 1, scale, out, scratch);
+      // Later runs of a prefill attend more positions: hand them out first.
+      const auto [first, count] = runs[runs.size() - 1 - static_cast<size_t>(item / per_run)];
+      const int kv_head = static_cast<int>(item % per_run) / (group / heads);
+      const int head0 = kv_head * group + static_cast<int>(item % per_run) % (group / heads) * heads;
+      const size_t q_offset = static_cast<size_t>(first) * c_.q_dim() + static_cast<size_t>(head0) * hd;
+      const cpu::AttentionRows rows{q_.data() + q_offset, attn_.data() + q_offset, static_cast<size_t>(c_.q_dim()),
+                                    static_cast<size_t>(c_.q_dim()), count, heads, n_pos.data() + first};
+      const size_t kv_offset = static_cast<size_t>(kv_head) * head_bytes;
+      const int slot = batch[first].slot;
+      cpu::AttendHeads(kv_type, hd, rows, cache.K(layer, slot, 0) + kv_offset, cache.V(layer, slot, 0) + kv_offset,
+                       cache.row_bytes(), scale, scratch);
     }
   };
   int64_t work_size = 0;  // multiply-adds
