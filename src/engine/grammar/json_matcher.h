@@ -8,6 +8,9 @@
 //   m.Accept(bytes_of_sampled_token, is_control);
 //   m.IsComplete();                          // the end-of-generation token may be sampled
 //
+// JsonMatcher({{schema_a, {prefix_a, suffix_a}}, {schema_b, {prefix_b, suffix_b}}}) accepts any one
+// of several such documents (a DeepSeek tool call of one of several tools).
+//
 // The state is a set of alternative parse stacks (anyOf, enum values and number/integer overlap
 // are explored in parallel; at most kMaxAlternatives). Whitespace between JSON tokens is
 // allowed up to kMaxWhitespaceRun bytes in a row and numbers up to kMaxNumberLength characters,
