@@ -93,6 +93,8 @@ void GemvArgs(benchmark::internal::Benchmark* b) {
   // FFN up/gate (8960 × 1536) and down (1536 × 8960); the output layer is 151936 × 1536.
   // 256 × 1536 fits in L2: it measures the kernel's arithmetic rather than memory bandwidth.
   b->Args({256, 1536, 1})->Args({8960, 1536, 1})->Args({1536, 8960, 1})->Args({8960, 1536, 2})->Args({1536, 8960, 2});
+  // 65536 × 1536 (56-100 MB) does not fit in the 32 MB L3: DRAM bandwidth, like a whole decode step.
+  b->Args({65536, 1536, 1})->Args({65536, 1536, 2});
   b->Unit(benchmark::kMicrosecond);
 }
 

@@ -39,12 +39,18 @@ namespace dv::engine {
 // dimension divisible by 32), fp32 (reference precision, twice fp16's memory).
 enum class KvCacheType { kF16, kF32, kQ8_0 };
 
+// How a GGUF file's weights are held in memory: a private copy in 2 MiB huge pages (default:
+// faster generation, the weights count as the process's memory) or a shared file mapping (instant
+// start, pages shared with the page cache and other processes).
+enum class WeightMemory { kHugePages, kFileMapping };
+
 struct LoadOptions {
   int n_threads = 0;      // 0: one per hardware thread
   int n_ctx = 0;          // positions per sequence; 0: min(training context, 4096)
   int max_sequences = 1;  // KV cache slots (concurrent sequences)
   int max_batch = 512;    // tokens per forward pass; longer batches are split
   KvCacheType kv_type = KvCacheType::kF16;
+  WeightMemory weight_memory = WeightMemory::kHugePages;
 };
 
 struct ModelInfo {

@@ -1,6 +1,6 @@
 // deepvault bench: prompt-processing and generation speed of a model, like llama-bench's pp/tg.
 //
-//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--json]
+//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--mmap] [--json]
 // pp: one forward pass over p tokens (chunks of 512) into an empty sequence; tg: n single-token
 // decode steps from an empty sequence. Each is repeated REPS times after a warm-up; the median,
 // minimum and maximum are reported, with the weight bytes read per generated token × tg rate as
@@ -24,6 +24,7 @@ struct BenchOptions {
   int pp = 512, tg = 128, threads = 0, reps = 5;
   std::string cache_type = "f16";
   bool json = false;
+  bool mmap = false;
 };
 
 struct Stats {
@@ -50,7 +51,11 @@ Status RunBench(const BenchOptions& o) {
                                       : o.cache_type == "f32" ? engine::KvCacheType::kF32
                                                               : engine::KvCacheType::kF16;
   DV_ASSIGN_OR_RETURN(auto e,
-                      engine::Engine::Load(o.model, {.n_threads = o.threads, .n_ctx = n_ctx, .kv_type = kv_type}));
+                      engine::Engine::Load(o.model, {.n_threads = o.threads,
+                                                     .n_ctx = n_ctx,
+                                                     .kv_type = kv_type,
+                                                     .weight_memory = o.mmap ? engine::WeightMemory::kFileMapping
+                                                                             : engine::WeightMemory::kHugePages}));
   const engine::ModelInfo& info = e->info();
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> token(0, info.n_vocab - 1);
@@ -131,6 +136,7 @@ void RegisterBench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 or f32")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
   cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--mmap", o->mmap, "Map the weights from the file instead of copying them into huge pages");
   cmd->callback([&ctx, o] {
     Status s = RunBench(*o);
     ctx.exit_code = s.ok() ? 0 : ReportError(s);

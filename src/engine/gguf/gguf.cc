@@ -286,10 +286,10 @@ Result<std::pair<uint32_t, uint32_t>> SplitInfo(const Shard& shard) {
   return std::pair<uint32_t, uint32_t>{static_cast<uint32_t>(*c), static_cast<uint32_t>(*n)};
 }
 
-Result<Shard> OpenShard(const std::filesystem::path& path, uint32_t index) {
+Result<Shard> OpenShard(const std::filesystem::path& path, uint32_t index, MapMode mode) {
   Shard shard;
   shard.path = path.string();
-  DV_ASSIGN_OR_RETURN(shard.mapping, MappedFile::Open(path));
+  DV_ASSIGN_OR_RETURN(shard.mapping, MappedFile::Open(path, mode));
   shard.bytes = shard.mapping->bytes();
   if (Status s = ParseShard(index, &shard); !s.ok()) return s;
   return shard;
@@ -348,7 +348,7 @@ Result<std::filesystem::path> SplitShardPath(const std::filesystem::path& first_
 Result<GgufFile> GgufFile::Open(const std::filesystem::path& path, const OpenOptions& options) {
   auto state = std::make_unique<State>();
   {
-    auto first = OpenShard(path, 0);
+    auto first = OpenShard(path, 0, options.map_mode);
     if (!first.ok()) return std::move(first).error().AddContext(path.string());
     state->shards.push_back(std::move(first).value());
   }
@@ -371,7 +371,7 @@ Result<GgufFile> GgufFile::Open(const std::filesystem::path& path, const OpenOpt
     for (uint32_t i = 1; i < count; ++i) {
       auto shard_path = SplitShardPath(path, i, count);
       if (!shard_path.ok()) return std::move(shard_path).error().AddContext(path.string());
-      auto shard = OpenShard(*shard_path, i);
+      auto shard = OpenShard(*shard_path, i, options.map_mode);
       if (!shard.ok()) return std::move(shard).error().AddContext(shard_path->string());
       auto info = SplitInfo(*shard);
       if (!info.ok()) return std::move(info).error().AddContext(shard_path->string());

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "deepvault/status.h"
+#include "engine/gguf/mapped_file.h"
 #include "engine/quant/tensor_type.h"
 
 namespace dv::gguf {
@@ -146,6 +147,9 @@ struct TensorInfo {
 struct OpenOptions {
   // Open the other shards when the file is the first of a split model.
   bool follow_splits = true;
+  // How the files' bytes are held (mapped_file.h): kHugePages for weights that are streamed per
+  // token, kMap for metadata-only opens.
+  MapMode map_mode = MapMode::kMap;
 };
 
 class GgufFile {

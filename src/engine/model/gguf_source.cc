@@ -164,18 +164,18 @@ std::string TensorRef::ShapeString() const {
   return s + "]";
 }
 
-Result<std::unique_ptr<ModelSource>> OpenGgufSource(const std::filesystem::path& path) {
-  DV_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::Open(path));
+Result<std::unique_ptr<ModelSource>> OpenGgufSource(const std::filesystem::path& path, gguf::MapMode map_mode) {
+  DV_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::Open(path, {.map_mode = map_mode}));
   auto source = std::make_unique<GgufSource>(std::move(file), path);
   if (Status s = source->Init(); !s.ok()) return std::move(s).AddContext("loading " + path.string());
   return std::unique_ptr<ModelSource>(std::move(source));
 }
 
-Result<std::unique_ptr<ModelSource>> OpenModelSource(const std::filesystem::path& path) {
+Result<std::unique_ptr<ModelSource>> OpenModelSource(const std::filesystem::path& path, gguf::MapMode map_mode) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return OpenHfSource(path);
   if (!std::filesystem::exists(path, ec)) return NotFound("model not found: " + path.string());
-  return OpenGgufSource(path);
+  return OpenGgufSource(path, map_mode);
 }
 
 }  // namespace dv::model

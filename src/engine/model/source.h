@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "deepvault/status.h"
+#include "engine/gguf/mapped_file.h"
 #include "engine/model/arch.h"
 #include "engine/model/config.h"
 #include "engine/quant/tensor_type.h"
@@ -50,8 +51,11 @@ class ModelSource {
 };
 
 // A GGUF file (`path` is a file) or an HF folder (`path` is a directory with config.json).
-Result<std::unique_ptr<ModelSource>> OpenModelSource(const std::filesystem::path& path);
-Result<std::unique_ptr<ModelSource>> OpenGgufSource(const std::filesystem::path& path);
+// `map_mode` says how a GGUF file's bytes are held (gguf/mapped_file.h); HF folders are mapped.
+Result<std::unique_ptr<ModelSource>> OpenModelSource(const std::filesystem::path& path,
+                                                     gguf::MapMode map_mode = gguf::MapMode::kMap);
+Result<std::unique_ptr<ModelSource>> OpenGgufSource(const std::filesystem::path& path,
+                                                    gguf::MapMode map_mode = gguf::MapMode::kMap);
 Result<std::unique_ptr<ModelSource>> OpenHfSource(const std::filesystem::path& dir);
 
 }  // namespace dv::model

@@ -54,7 +54,9 @@ class EngineImpl final : public Engine {
     }
     if (options.max_batch < 1) return InvalidArgument("max_batch must be >= 1");
     if (options.n_ctx < 0) return InvalidArgument("context size must be >= 0, got " + std::to_string(options.n_ctx));
-    DV_ASSIGN_OR_RETURN(source_, model::OpenModelSource(path));
+    DV_ASSIGN_OR_RETURN(source_, model::OpenModelSource(path, options.weight_memory == WeightMemory::kHugePages
+                                                                 ? gguf::MapMode::kHugePages
+                                                                 : gguf::MapMode::kMap));
     DV_ASSIGN_OR_RETURN(weights_, model::ModelWeights::Load(*source_));
     const model::ModelConfig& c = source_->config();
     if (options.n_ctx > c.n_ctx_train) {

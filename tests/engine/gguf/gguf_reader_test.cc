@@ -4,6 +4,7 @@
 // numbering; none of them were produced by this code.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -274,6 +275,38 @@ TEST(GgufReader, OpensFileLargerThanMemoryWithoutCopying) {
   ASSERT_EQ(f->tensors().size(), 64u);
   EXPECT_EQ(f->tensors().back().bytes().size(), kTensorBytes);
   EXPECT_EQ(f->tensors().back().data[kTensorBytes - 1], 0);  // the last byte is addressable
+}
+
+TEST(MappedFile, HugePageCopyHoldsTheSameBytesAsTheMapping) {
+  REQUIRE_SHARED("fixtures/models/stories260K.gguf");
+  const auto path = SharedPath("fixtures/models/stories260K.gguf");
+  auto mapped = MappedFile::Open(path, MapMode::kMap);
+  auto copied = MappedFile::Open(path, MapMode::kHugePages);
+  ASSERT_TRUE(mapped.ok() && copied.ok());
+  EXPECT_EQ((*mapped)->mode(), MapMode::kMap);
+  EXPECT_EQ((*copied)->mode(), MapMode::kHugePages);
+  const auto a = (*mapped)->bytes(), b = (*copied)->bytes();
+  ASSERT_EQ(a.size(), 1185376u);
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin()));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % (2 << 20), 0u);  // huge-page aligned
+  // Parsed from either, the model is the same.
+  auto f = GgufFile::Open(path, {.map_mode = MapMode::kHugePages});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->tensors().size(), 48u);
+}
+
+TEST(MappedFile, HugePageCopyOfAFileLargerThanMemoryFallsBackToTheMapping) {
+  dv::testing::TempDir dir;
+  const auto path = dir.path() / "big.bin";
+  dv::testing::WriteFile(path, "x");
+  std::error_code ec;
+  std::filesystem::resize_file(path, uint64_t{1} << 40, ec);  // sparse 1 TiB
+  if (ec) GTEST_SKIP() << "cannot create a sparse 1 TiB file here: " << ec.message();
+  auto m = MappedFile::Open(path, MapMode::kHugePages);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)->mode(), MapMode::kMap);
+  EXPECT_EQ((*m)->bytes()[0], 'x');
 }
 
 // The fuzzer's seed files must be valid, or the fuzzer starts from rejected inputs only.
