@@ -63,6 +63,39 @@ Result<Sampler> Sampler::Create(const SamplingParams& params, int n_vocab) {
   return Sampler(params, n_vocab);
 }
 
+// Softmax over all candidates, then sorts (best first) only as long a prefix as top-p / min-p can
+// keep: 1,024 candidates, growing eightfold while the cut is not inside. Returns the prefix length
+// and its probabilities. With neither cut every candidate is sorted (sampling walks them in order).
+template <typename Better>
+size_t Sampler::SortedPrefix(const Better& better, std::vector<double>* prob) {
+  const size_t n = candidates_.size();
+  float max = -INFINITY;
+  for (const auto& c : candidates_) max = std::max(max, c.first);
+  double sum = 0;
+  for (const auto& c : candidates_) sum += std::exp(static_cast<double>(c.first) - max);
+  const SamplingParams& p = params_;
+  const bool cut = p.top_p < 1.0 || p.min_p > 0.0;
+  size_t k = cut ? std::min<size_t>(n, 1024) : n;
+  for (;;) {
+    if (k == n) {
+      std::sort(candidates_.begin(), candidates_.end(), better);
+    } else {
+      std::partial_sort(candidates_.begin(), candidates_.begin() + k, candidates_.end(), better);
+    }
+    prob->resize(k);
+    double cumulative = 0;
+    bool inside = k == n;
+    for (size_t i = 0; i < k; ++i) {
+      (*prob)[i] = std::exp(static_cast<double>(candidates_[i].first) - max) / sum;
+      cumulative += (*prob)[i];
+      if (p.top_p < 1.0 && cumulative >= p.top_p) inside = true;
+    }
+    if (p.min_p > 0.0 && (*prob)[k - 1] < p.min_p * (*prob)[0]) inside = true;
+    if (inside) return k;
+    k = std::min(n, k * 8);
+  }
+}
+
 double Sampler::Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
 
 int32_t Sampler::Sample(std::span<const float> logits, std::span<const int32_t> history) {
@@ -99,18 +132,19 @@ int32_t Sampler::Sample(std::span<const float> logits, std::span<const int32_t> 
   if (candidates_.empty()) return 0;  // every token banned by logit bias: nothing better to do
   auto better = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
   size_t n = candidates_.size();
+  std::vector<double> prob;
   if (p.top_k > 0 && static_cast<size_t>(p.top_k) < n) {
     std::partial_sort(candidates_.begin(), candidates_.begin() + p.top_k, candidates_.end(), better);
     n = p.top_k;
+    // Softmax over the survivors (sorted, best first).
+    const float max = candidates_[0].first;
+    prob.resize(n);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp(static_cast<double>(candidates_[i].first) - max);
+    for (double& q : prob) q /= sum;
   } else {
-    std::sort(candidates_.begin(), candidates_.end(), better);
+    n = SortedPrefix(better, &prob);
   }
-  // Softmax over the survivors (sorted, best first).
-  const float max = candidates_[0].first;
-  std::vector<double> prob(n);
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += prob[i] = std::exp(static_cast<double>(candidates_[i].first) - max);
-  for (double& q : prob) q /= sum;
   if (p.top_p < 1.0) {
     double cumulative = 0;
     size_t keep = n;

@@ -65,6 +65,8 @@ class Sampler {
  private:
   Sampler(const SamplingParams& params, int n_vocab);
   double Uniform();  // [0, 1)
+  template <typename Better>
+  size_t SortedPrefix(const Better& better, std::vector<double>* prob);
 
   SamplingParams params_;
   int n_vocab_;

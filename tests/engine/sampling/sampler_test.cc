@@ -2,8 +2,12 @@
 // OpenAI define them) and StopMatcher across token boundaries.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
+#include <span>
+#include <vector>
 
 #include "engine/sampling/sampler.h"
 
@@ -100,6 +104,81 @@ TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentTokens) {
   };
   EXPECT_EQ(run(7), run(7));
   EXPECT_NE(run(7), run(8));
+}
+
+// The definition of top-p / min-p sampling written out plainly: sort every candidate, softmax,
+// cut, draw. The sampler sorts only a prefix; with the same seed it must draw the same tokens.
+struct ReferenceSampler {
+  std::vector<std::pair<float, int32_t>> c;  // sorted best first
+  std::vector<double> prob;
+  size_t n = 0;  // survivors of the cuts
+
+  ReferenceSampler(std::span<const float> logits, const SamplingParams& p) {
+    for (int32_t i = 0; i < static_cast<int32_t>(logits.size()); ++i) {
+      c.push_back({static_cast<float>(logits[i] / p.temperature), i});
+    }
+    std::sort(c.begin(), c.end(),
+              [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    double sum = 0;
+    for (const auto& x : c) sum += std::exp(static_cast<double>(x.first) - c[0].first);
+    for (const auto& x : c) prob.push_back(std::exp(static_cast<double>(x.first) - c[0].first) / sum);
+    n = c.size();
+    if (p.top_p < 1.0) {
+      double cumulative = 0;
+      for (size_t i = 0; i < n; ++i) {
+        cumulative += prob[i];
+        if (cumulative >= p.top_p) {
+          n = i + 1;
+          break;
+        }
+      }
+    }
+    if (p.min_p > 0.0) {
+      size_t keep = 1;
+      while (keep < n && prob[keep] >= p.min_p * prob[0]) ++keep;
+      n = keep;
+    }
+  }
+  int32_t Draw(std::mt19937_64& rng) const {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) total += prob[i];
+    double r = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
+    for (size_t i = 0; i < n; ++i) {
+      r -= prob[i];
+      if (r < 0) return c[i].second;
+    }
+    return c[n - 1].second;
+  }
+};
+
+TEST(Sampler, PartialSortDrawsWhatAFullSortDraws) {
+  // A 152k vocabulary with flat (random model) and peaked (trained model) logits: the top-p cut
+  // falls after a few tokens or after tens of thousands.
+  const int n_vocab = 151936;
+  std::mt19937 gen(11);
+  std::normal_distribution<float> normal;
+  for (float spread : {0.05f, 1.f, 6.f}) {
+    std::vector<float> logits(n_vocab);
+    for (float& l : logits) l = normal(gen) * spread;
+    logits[42] += 3 * spread;
+    for (double top_p : {0.5, 0.95, 1.0}) {
+      for (double min_p : {0.0, 0.05}) {
+        SamplingParams p;
+        p.temperature = 0.6;
+        p.top_p = top_p;
+        p.min_p = min_p;
+        p.seed = 99;
+        auto sampler = Sampler::Create(p, n_vocab);
+        ASSERT_TRUE(sampler.ok());
+        const ReferenceSampler reference(logits, p);
+        std::mt19937_64 ref_rng(p.seed);
+        for (int draw = 0; draw < 5; ++draw) {
+          ASSERT_EQ(sampler->Sample(logits, {}), reference.Draw(ref_rng))
+              << "spread " << spread << " top_p " << top_p << " min_p " << min_p << " draw " << draw;
+        }
+      }
+    }
+  }
 }
 
 TEST(Sampler, PenaltiesAndBias) {
