@@ -602,6 +602,12 @@ TokenTrie::TokenTrie(std::vector<Token> tokens, int32_t n_vocab)
   }
   std::stable_sort(plain_.begin(), plain_.end(),
                    [](const PlainToken& a, const PlainToken& b) { return a.code_points < b.code_points; });
+  first_offset_.assign(257, 0);
+  for (const PlainToken& p : plain_) ++first_offset_[p.head[0] + 1];
+  for (size_t b = 1; b < first_offset_.size(); ++b) first_offset_[b] += first_offset_[b - 1];
+  by_first_.resize(plain_.size());
+  std::vector<uint32_t> fill(first_offset_.begin(), first_offset_.end() - 1);
+  for (size_t i = 0; i < plain_.size(); ++i) by_first_[fill[plain_[i].head[0]]++] = static_cast<uint32_t>(i);
   all_ = Build(std::move(all));
   special_ = Build(std::move(special));
 }
@@ -686,25 +692,23 @@ void JsonMatcher::AddPlainStringTokens(const TokenTrie& trie, std::vector<uint8_
       normal_room = std::max(normal_room, room);
       continue;
     }
-    // After a backslash (the escape letter, or 'u' and up to 4 hex digits), or inside \uXXXX.
-    for (const TokenTrie::PlainToken& p : trie.plain_) {
-      if (p.code_points > sizeof(p.head) && p.code_points - sizeof(p.head) > room) break;  // sorted by code points
-      uint32_t lead = 0;                                   // ASCII bytes that complete the escape
-      if (f.hex > 0) {
-        lead = std::min<uint32_t>(f.hex, p.head_len);
-        if (!std::all_of(p.head, p.head + lead, [](uint8_t c) { return IsHex(c); })) continue;
-      } else {
-        const uint8_t c = p.head[0];
-        if (c == 'u') {
+    // After a backslash (the escape letter, or 'u' and up to 4 hex digits), or inside \uXXXX:
+    // only tokens whose first byte can come next, grouped by first byte.
+    const std::string_view firsts = f.hex > 0 ? std::string_view("0123456789abcdefABCDEF") : std::string_view("/bfnrtu");
+    for (char first : firsts) {
+      const auto b = static_cast<uint8_t>(first);
+      for (uint32_t k = trie.first_offset_[b]; k < trie.first_offset_[b + 1u]; ++k) {
+        const TokenTrie::PlainToken& p = trie.plain_[trie.by_first_[k]];
+        uint32_t lead = 1;  // ASCII bytes that complete the escape
+        if (f.hex > 0) {
+          lead = std::min<uint32_t>(f.hex, p.head_len);
+          if (!std::all_of(p.head, p.head + lead, [](uint8_t c) { return IsHex(c); })) continue;
+        } else if (b == 'u') {
           lead = std::min<uint32_t>(5, p.head_len);
           if (!std::all_of(p.head + 1, p.head + lead, [](uint8_t h) { return IsHex(h); })) continue;
-        } else if (std::string_view("/bfnrt").find(static_cast<char>(c)) != std::string_view::npos) {
-          lead = 1;
-        } else {
-          continue;
         }
+        if (p.code_points - lead <= room) allowed[static_cast<size_t>(p.id)] = 1;
       }
-      if (p.code_points - lead <= room) allowed[static_cast<size_t>(p.id)] = 1;
     }
   }
   if (!any_normal) return;

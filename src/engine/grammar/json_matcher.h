@@ -82,6 +82,9 @@ class TokenTrie {
   Trie all_;                        // every non-control token
   Trie special_;                    // the non-control tokens that are not plain string content
   std::vector<PlainToken> plain_;   // sorted by code_points
+  // Indices into plain_ grouped by first byte: by_first_[first_offset_[b], first_offset_[b + 1]).
+  std::vector<uint32_t> by_first_;
+  std::vector<uint32_t> first_offset_;  // [257]
   std::vector<uint8_t> plain_mask_; // [n_vocab]: 1 for the ids in plain_
   uint32_t max_plain_code_points_ = 0;
   std::vector<Token> control_;      // checked one by one (few, and allowed only in literals)
