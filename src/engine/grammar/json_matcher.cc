@@ -730,6 +730,11 @@ void JsonMatcher::AllowedTokens(const TokenTrie& trie, std::vector<uint8_t>* all
   std::vector<std::vector<Stack>> scratch(walked.max_depth + 2);
   scratch[0] = alts_;
   Walk(walked, 0, 0, scratch, *allowed);
+  // A control token can only continue a wrapper literal that allows them.
+  const bool in_wrapper = std::any_of(alts_.begin(), alts_.end(), [](const Stack& s) {
+    return !s.empty() && s.back().kind == Kind::kLiteral && s.back().flag;
+  });
+  if (!in_wrapper) return;
   for (const TokenTrie::Token& t : trie.control_) {
     JsonMatcher probe = *this;
     if (probe.Accept(t.bytes, /*control=*/true)) (*allowed)[static_cast<size_t>(t.id)] = 1;
