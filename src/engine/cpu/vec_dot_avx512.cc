@@ -206,8 +206,9 @@ void TileQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
 
 // ---- Q8_0 / Q4_0 × Q8_0 ----
 //
-// Blocks of 32 are taken two at a time (one 512-bit register, one block per 256-bit half); an odd
-// last block uses the lower half only (the upper half is zero on both sides).
+// Q4_0 takes blocks of 32 two at a time (one 512-bit register, one block per 256-bit half; an odd
+// last block uses the lower half only, the upper half zero on both sides). Q8_0 takes one block per
+// 256-bit register so that its float sums run in llama.cpp's order (below).
 
 // Two fp16 scales → lanes 0..7 = first, 8..15 = second.
 inline __m512 PairScale(uint16_t d0, uint16_t d1) {
@@ -231,29 +232,53 @@ inline void LoadActPair(const BlockQ8_0* y, bool pair, ActPair* out) {
   out->d = PairScale(y[0].d, pair ? y[1].d : 0);
 }
 
+// Q8_0 sums in llama.cpp's order (its AVX2 ggml_vec_dot_q8_0_q8_0): one 8-lane float accumulator,
+// acc = fma(d_w * d_a, float(lane sums of block b), acc) block after block, then the 8 lanes added
+// as hsum_float_8 does. The integer lane sums are exact either way, so this matches llama.cpp's
+// float rounding bit for bit (the oracle test's Q8_0 figures).
+template <int R, int T>
+struct Acc8 {
+  __m256 v[R][T];
+  Acc8() {
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) v[r][t] = _mm256_setzero_ps();
+  }
+  void Store(float* out, size_t out_stride) const {
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) {
+        __m128 s = _mm_add_ps(_mm256_extractf128_ps(v[r][t], 1), _mm256_castps256_ps128(v[r][t]));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        out[t * out_stride + r] = _mm_cvtss_f32(s);
+      }
+    }
+  }
+};
+
 template <int R, int T>
 void TileQ8_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
               size_t out_stride) {
   const int64_t nb = n / kBlockSize;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  Acc<R, T> acc;
-  for (int64_t b = 0; b < nb; b += 2) {
-    const bool pair = b + 1 < nb;
-    __m512i wq[R];
-    __m512 wd[R];
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(128));
+  Acc8<R, T> acc;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i wq[R];
+    __m256 wd[R];
     for (int r = 0; r < R; ++r) {
       const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(w + r * w_stride) + b;
-      const __m256i lo = _mm256_xor_si256(Load256(x[0].qs), _mm512_castsi512_si256(flip));
-      wq[r] = pair ? _mm512_inserti64x4(Zext(lo), _mm256_xor_si256(Load256(x[1].qs), _mm512_castsi512_si256(flip)), 1)
-                   : Zext(lo);
-      wd[r] = PairScale(x[0].d, pair ? x[1].d : 0);
+      wq[r] = _mm256_xor_si256(Load256(x->qs), flip);  // x + 128, unsigned
+      wd[r] = _mm256_set1_ps(H(x->d));
     }
     for (int t = 0; t < T; ++t) {
-      ActPair y;
-      LoadActPair<128>(reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b, pair, &y);
+      const BlockQ8_0* y = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b;
+      const __m256i yq = Load256(y->qs);
+      // (x + 128)·y − 128·Σy per lane: the exact lane sums of x·y.
+      const __m256i neg_sum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, yq));
+      const __m256 yd = _mm256_set1_ps(H(y->d));
       for (int r = 0; r < R; ++r) {
-        const __m512i dot = _mm512_dpbusd_epi32(y.neg_sum, wq[r], y.q);
-        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[r], y.d), acc.v[r][t]);
+        const __m256 q = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(neg_sum, wq[r], yq));
+        acc.v[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(wd[r], yd), q, acc.v[r][t]);
       }
     }
   }
