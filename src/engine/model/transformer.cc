@@ -40,16 +40,23 @@ Transformer::Transformer(const ModelConfig& config, const ModelWeights& weights,
       inv_freq_(config.rope.InverseFrequencies()),
       rope_magnitude_(static_cast<float>(config.rope.Magnitude())) {}
 
-void Transformer::Rope(float* x, int n_heads, int pos) const {
+void Transformer::RopeTables(std::span<const BatchToken> batch) {
   const int half = c_.rope.n_rot / 2;
-  thread_local std::vector<float> cs, sn;
-  cs.resize(half);
-  sn.resize(half);
-  for (int i = 0; i < half; ++i) {
-    const double angle = pos * inv_freq_[i];
-    cs[i] = static_cast<float>(std::cos(angle)) * rope_magnitude_;
-    sn[i] = static_cast<float>(std::sin(angle)) * rope_magnitude_;
+  rope_cs_.resize(batch.size() * half);
+  rope_sn_.resize(batch.size() * half);
+  for (size_t t = 0; t < batch.size(); ++t) {
+    for (int i = 0; i < half; ++i) {
+      const double angle = batch[t].pos * inv_freq_[i];
+      rope_cs_[t * half + i] = static_cast<float>(std::cos(angle)) * rope_magnitude_;
+      rope_sn_[t * half + i] = static_cast<float>(std::sin(angle)) * rope_magnitude_;
+    }
   }
+}
+
+void Transformer::Rope(float* x, int n_heads, size_t t) const {
+  const int half = c_.rope.n_rot / 2;
+  const float* cs = rope_cs_.data() + t * half;
+  const float* sn = rope_sn_.data() + t * half;
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<size_t>(h) * c_.head_dim;
     for (int i = 0; i < half; ++i) {
@@ -161,6 +168,7 @@ Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache&
                                             {x_.data() + t * E, static_cast<size_t>(E)}));
   }
 
+  RopeTables(batch);
   for (int l = 0; l < c_.n_layer; ++l) {
     const LayerWeights& L = w_.layers[l];
     for (int64_t t = 0; t < n; ++t) RmsNorm(&x_[t * E], L.attn_norm.data(), E, c_.rms_eps, &h_[t * E]);
@@ -176,8 +184,8 @@ Status Transformer::Forward(std::span<const BatchToken> batch, runtime::KvCache&
         for (int h = 0; h < c_.n_head; ++h) RmsNorm(q + h * c_.head_dim, L.q_norm.data(), c_.head_dim, c_.rms_eps, q + h * c_.head_dim);
         for (int h = 0; h < c_.n_head_kv; ++h) RmsNorm(k + h * c_.head_dim, L.k_norm.data(), c_.head_dim, c_.rms_eps, k + h * c_.head_dim);
       }
-      Rope(q, c_.n_head, batch[t].pos);
-      Rope(k, c_.n_head_kv, batch[t].pos);
+      Rope(q, c_.n_head, static_cast<size_t>(t));
+      Rope(k, c_.n_head_kv, static_cast<size_t>(t));
       cache.Store(cache.K(l, batch[t].slot, batch[t].pos), k);
       cache.Store(cache.V(l, batch[t].slot, batch[t].pos), &v_[t * KV]);
     }

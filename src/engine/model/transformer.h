@@ -48,7 +48,11 @@ class Transformer {
 
  private:
   void Attention(int layer, std::span<const BatchToken> batch, const runtime::KvCache& cache);
-  void Rope(float* x, int n_heads, int pos) const;
+  // cos/sin (times the rope magnitude) of every rotated pair at each batch token's position,
+  // computed once per forward pass: rope_cs_/rope_sn_ [n_tokens, n_rot / 2].
+  void RopeTables(std::span<const BatchToken> batch);
+  // Rotates the n_heads heads of x by batch token t's angles.
+  void Rope(float* x, int n_heads, size_t t) const;
   // gate_[i] = silu(gate_[i]) * up_[i] for i < count, threaded for prefill.
   void SwiGlu(int64_t count);
 
@@ -59,6 +63,7 @@ class Transformer {
   float rope_magnitude_;
   // Scratch, sized per batch: x [n, E], h [n, E], q [n, Q], k/v [n, KV], attn [n, Q], g/u [n, F].
   std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, tmp_;
+  std::vector<float> rope_cs_, rope_sn_;
   std::vector<uint8_t> act_scratch_;
 };
 
