@@ -12,8 +12,10 @@
 //   2. per row, the running max in order, then one vectorised exponential per position:
 //      e_p = e^(min(M,s) − max(M,s)), which is ms when s is a new max (vs = 1) and vs otherwise
 //      (ms = 1: acc·1 is acc, so the multiply is skipped as llama.cpp's branch does); S updated;
-//   3. the fp16 accumulation in order, S::kChunk vectors of S::kRowTile rows held in registers
-//      across the whole block, each value row converted from fp16 once per tile.
+//      pass 3 gets vs, or −ms for a new max (the sign bit marks it);
+//   3. the fp16 accumulation in position order, S::kChunk vectors of up to S::kRowTile rows held
+//      in registers across the whole block, each value row converted from fp16 once per tile;
+//      positions where no row of the tile has a new max (nearly all) take a branch-free path.
 // The q·k sums run in the order of llama.cpp's AVX-512 build and S·ms + vs is one fma, as there;
 // only these and the exponential (correctly rounded but for 1e-15-close ties, ExpAvx2/ExpAvx512)
 // differ from the plain path in kv_attention.cc.
