@@ -4,7 +4,9 @@
 //  - AttendHeads (grouped-query rows, causal prefill blocks) bit for bit against AttendHead per
 //    row, and each SIMD path against the plain path on awkward sizes;
 //  - the F16 accumulator's per-position fp16 rounding (llama.cpp's flash attention) against a
-//    sequence of fp16 additions computed here with the fp16 conversion of engine/quant.
+//    sequence of fp16 additions computed here with the fp16 conversion of engine/quant;
+//  - the transformer's split of attention work (token runs × KV heads × head subgroups, which
+//    depends on the thread count) leaves the logits unchanged, bit for bit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,9 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "deepvault/engine.h"
 #include "engine/cpu/attention_kernels.h"
 #include "engine/cpu/kv_attention.h"
 #include "engine/quant/fp16.h"
+#include "test_util.h"
 
 namespace dv::cpu {
 namespace {
@@ -379,6 +383,46 @@ TEST(KvAttention, F16AccumulatorIsRoundedAfterEveryPosition) {
       if (n_pos >= 300) {
         EXPECT_GT(rounding_effect, 1e-4) << "hd " << hd << " n_pos " << n_pos;
       }
+    }
+  }
+}
+
+// Logits of a two-sequence run: a 21-token prefill of one sequence and a 6-token prefill of the
+// other in one batch (runs of several tokens per work item), then 4 decode steps of both.
+std::vector<float> TwoSequenceLogits(const std::filesystem::path& model, int n_threads) {
+  auto e = engine::Engine::Load(model, {.n_threads = n_threads, .n_ctx = 64, .max_sequences = 2});
+  EXPECT_TRUE(e.ok()) << e.status().Describe();
+  if (!e.ok()) return {};
+  engine::Engine& engine = **e;
+  auto a = engine.CreateSequence(), b = engine.CreateSequence();
+  EXPECT_TRUE(a.ok() && b.ok());
+  std::vector<engine::BatchItem> batch;
+  for (int i = 0; i < 21; ++i) batch.push_back({*a, 1 + (i * 37) % 300, i == 20});
+  for (int i = 0; i < 6; ++i) batch.push_back({*b, 1 + (i * 53) % 300, i == 5});
+  std::vector<float> logits;
+  for (int step = 0; step < 5; ++step) {
+    EXPECT_TRUE(engine.Decode(batch).ok());
+    for (int i = 0; i < 2; ++i) logits.insert(logits.end(), engine.Logits(i).begin(), engine.Logits(i).end());
+    const int next_a = static_cast<int>(std::max_element(engine.Logits(0).begin(), engine.Logits(0).end()) -
+                                        engine.Logits(0).begin());
+    const int next_b = static_cast<int>(std::max_element(engine.Logits(1).begin(), engine.Logits(1).end()) -
+                                        engine.Logits(1).begin());
+    batch = {{*a, next_a, true}, {*b, next_b, true}};
+  }
+  return logits;
+}
+
+TEST(KvAttention, WorkSplitDoesNotChangeLogits) {
+  // stories260K: 8 heads of 8 dimensions over 4 KV heads; the llama.cpp oracle's qwen2: 8 heads of
+  // 32 over 4. 16 threads split each KV head's query heads between items in the decode steps.
+  std::vector<std::filesystem::path> models = {dv::testing::FixturePath("models/stories260K.gguf")};
+  const auto qwen2 = dv::testing::SharedPath("fixtures/llamacpp-oracle/tiny-qwen2-s1-f16.gguf");
+  if (!qwen2.empty()) models.push_back(qwen2);
+  for (const auto& model : models) {
+    const std::vector<float> one = TwoSequenceLogits(model, 1);
+    ASSERT_FALSE(one.empty());
+    for (int n_threads : {2, 3, 16}) {
+      EXPECT_EQ(TwoSequenceLogits(model, n_threads), one) << model.filename() << " " << n_threads << " threads";
     }
   }
 }
