@@ -39,10 +39,11 @@ namespace dv::engine {
 // dimension divisible by 32), fp32 (reference precision, twice fp16's memory).
 enum class KvCacheType { kF16, kF32, kQ8_0 };
 
-// How a GGUF file's weights are held in memory: a private copy in 2 MiB huge pages (default:
-// faster generation, the weights count as the process's memory) or a shared file mapping (instant
-// start, pages shared with the page cache and other processes).
-enum class WeightMemory { kHugePages, kFileMapping };
+// How a GGUF file's weights are held in memory: a shared file mapping (default: instant start,
+// pages shared with the page cache and other processes) or a private copy in 2 MiB transparent
+// huge pages (fewer TLB misses; no generation speed-up measured on the development machine, see
+// docs/BENCHMARKS.md; the weights count as the process's own memory).
+enum class WeightMemory { kFileMapping, kHugePages };
 
 struct LoadOptions {
   int n_threads = 0;      // 0: one per hardware thread
@@ -50,7 +51,7 @@ struct LoadOptions {
   int max_sequences = 1;  // KV cache slots (concurrent sequences)
   int max_batch = 512;    // tokens per forward pass; longer batches are split
   KvCacheType kv_type = KvCacheType::kF16;
-  WeightMemory weight_memory = WeightMemory::kHugePages;
+  WeightMemory weight_memory = WeightMemory::kFileMapping;
 };
 
 struct ModelInfo {

@@ -95,7 +95,6 @@ Result<std::unique_ptr<MappedFile>> MappedFile::ReadIntoHugePages(int fd, size_t
       ::munmap(region, region_size);
       return DataLoss(n == 0 ? "file shrank while reading it" : "cannot read: " + std::string(std::strerror(err)));
     }
-    ::posix_fadvise(fd, static_cast<off_t>(done), n, POSIX_FADV_DONTNEED);  // the copy replaces the cached pages
     done += static_cast<size_t>(n);
   }
   ::mprotect(base, rounded, PROT_READ);

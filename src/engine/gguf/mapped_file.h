@@ -3,7 +3,8 @@
 //               (instant start, no extra memory; each 4 KiB page costs a TLB entry);
 //   kHugePages  a private copy read into anonymous memory advised for 2 MiB transparent huge pages
 //               (one TLB entry per 2 MiB: streaming weights through the cores for every generated
-//               token is measurably faster); the copied range is dropped from the page cache.
+//               token is measurably faster). The file's pages stay in the page cache (reclaimable;
+//               a second load of the same file copies from memory instead of the disk).
 //               Falls back to kMap when the file would take more than three quarters of the
 //               available memory (MemAvailable) or the anonymous allocation fails.
 //
