@@ -216,18 +216,17 @@ inline __m512 PairScale(uint16_t d0, uint16_t d1) {
   return _mm512_permutexvar_ps(Spread(0, 8), _mm512_castps128_ps512(f));
 }
 
-// Activation blocks b and b+1 (or b alone when `pair` is false).
+// Activation blocks b and b+1 (or b alone when `pair` is false), for the Q4_0 tile.
 struct ActPair {
   __m512i q;
-  __m512i neg_sum;  // -c * (sum of each 4 activation bytes), c = 128 (Q8_0) or 8 (Q4_0)
+  __m512i neg_sum;  // -8 * (sum of each 4 activation bytes): Q4_0's offset
   __m512 d;
 };
 
-template <int kBias>
 inline void LoadActPair(const BlockQ8_0* y, bool pair, ActPair* out) {
   const __m256i lo = Load256(y[0].qs);
   out->q = pair ? _mm512_inserti64x4(Zext(lo), Load256(y[1].qs), 1) : Zext(lo);
-  const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(kBias)), out->q);
+  const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), out->q);
   out->neg_sum = _mm512_sub_epi32(_mm512_setzero_si512(), sum);
   out->d = PairScale(y[0].d, pair ? y[1].d : 0);
 }
@@ -308,7 +307,7 @@ void TileQ4_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
     }
     for (int t = 0; t < T; ++t) {
       ActPair y;
-      LoadActPair<8>(reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b, pair, &y);
+      LoadActPair(reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b, pair, &y);
       for (int r = 0; r < R; ++r) {
         const __m512i dot = _mm512_dpbusd_epi32(y.neg_sum, wq[r], y.q);
         acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[r], y.d), acc.v[r][t]);
