@@ -39,10 +39,11 @@ namespace dv::engine {
 // dimension divisible by 32), fp32 (reference precision, twice fp16's memory).
 enum class KvCacheType { kF16, kF32, kQ8_0 };
 
-// How a GGUF file's weights are held in memory: a shared file mapping (default: instant start,
-// pages shared with the page cache and other processes) or a private copy in 2 MiB transparent
-// huge pages (fewer TLB misses; no generation speed-up measured on the development machine, see
-// docs/BENCHMARKS.md; the weights count as the process's own memory).
+// How a GGUF file's weights are held in memory: a private copy in 2 MiB transparent huge pages
+// (default: decoding streams every weight once per token, and with 4 KiB pages the TLB misses
+// cost 20-30 % of generation speed on the development machine, docs/BENCHMARKS.md), or a shared
+// file mapping (instant load, pages shared with the page cache and other processes). The copy
+// falls back to the mapping when transparent huge pages are disabled or memory is short.
 enum class WeightMemory { kFileMapping, kHugePages };
 
 struct LoadOptions {
@@ -51,7 +52,7 @@ struct LoadOptions {
   int max_sequences = 1;  // KV cache slots (concurrent sequences)
   int max_batch = 512;    // tokens per forward pass; longer batches are split
   KvCacheType kv_type = KvCacheType::kF16;
-  WeightMemory weight_memory = WeightMemory::kFileMapping;
+  WeightMemory weight_memory = WeightMemory::kHugePages;
 };
 
 struct ModelInfo {

@@ -1,6 +1,6 @@
 // deepvault bench: prompt-processing and generation speed of a model, like llama-bench's pp/tg.
 //
-//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--huge-pages] [--json]
+//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--mmap] [--json]
 // pp: one forward pass over p tokens (chunks of 512) into an empty sequence; tg: n single-token
 // decode steps from an empty sequence. Each is repeated REPS times after a warm-up; the median,
 // minimum and maximum are reported, with the weight bytes read per generated token × tg rate as
@@ -24,7 +24,7 @@ struct BenchOptions {
   int pp = 512, tg = 128, threads = 0, reps = 5;
   std::string cache_type = "f16";
   bool json = false;
-  bool huge_pages = false;
+  bool mmap = false;
 };
 
 struct Stats {
@@ -54,8 +54,8 @@ Status RunBench(const BenchOptions& o) {
                       engine::Engine::Load(o.model, {.n_threads = o.threads,
                                                      .n_ctx = n_ctx,
                                                      .kv_type = kv_type,
-                                                     .weight_memory = o.huge_pages ? engine::WeightMemory::kHugePages
-                                                                                   : engine::WeightMemory::kFileMapping}));
+                                                     .weight_memory = o.mmap ? engine::WeightMemory::kFileMapping
+                                                                                   : engine::WeightMemory::kHugePages}));
   const engine::ModelInfo& info = e->info();
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> token(0, info.n_vocab - 1);
@@ -136,7 +136,7 @@ void RegisterBench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 or f32")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
   cmd->add_flag("--json", o->json, "Print one JSON object");
-  cmd->add_flag("--huge-pages", o->huge_pages, "Copy the weights into 2 MiB huge pages instead of mapping the file");
+  cmd->add_flag("--mmap", o->mmap, "Map the model file instead of copying the weights into 2 MiB huge pages");
   cmd->callback([&ctx, o] {
     Status s = RunBench(*o);
     ctx.exit_code = s.ok() ? 0 : ReportError(s);

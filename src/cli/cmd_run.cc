@@ -2,7 +2,7 @@
 //
 //   deepvault run -m MODEL [-p PROMPT | --chat] [-n N] [--temp T] [--seed S] [--top-k K] [--top-p P]
 //                 [--min-p P] [--logprobs K] [--json] [-t THREADS] [-c CTX] [--stop S]...
-//                 [--cache-type f16|q8_0|f32] [--huge-pages]
+//                 [--cache-type f16|q8_0|f32] [--mmap]
 // Without --json only the generated text goes to stdout (streamed); with --json one object:
 //   {"prompt_ids":[...], "generated_ids":[...], "text":"...", "logprobs":[[{"id":..,"logprob":..},...],...]}
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ struct RunOptions {
   int logprobs = 0;
   int threads = 0, ctx = 0;
   std::string cache_type = "f16";
-  bool huge_pages = false;
+  bool mmap = false;
   std::vector<std::string> stops;
 };
 
@@ -302,7 +302,7 @@ void RegisterRun(CLI::App& app, CliContext& ctx) {
   cmd->add_option("-c,--ctx-size", o->ctx, "Context size (default: min(model's, 4096))")->check(CLI::Range(0, 1 << 24));
   cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 (half the memory) or f32")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}));
-  cmd->add_flag("--huge-pages", o->huge_pages, "Copy the weights into 2 MiB huge pages instead of mapping the file");
+  cmd->add_flag("--mmap", o->mmap, "Map the model file instead of copying the weights into 2 MiB huge pages");
   cmd->callback([&ctx, o, temp, top_p, min_p, top_k, seed, t, tp, mp, tk, sd, prompt] {
     if (t->count()) o->temp = *temp;
     if (tp->count()) o->top_p = *top_p;
@@ -317,7 +317,7 @@ void RegisterRun(CLI::App& app, CliContext& ctx) {
         o->model, {.n_threads = o->threads,
                    .n_ctx = o->ctx,
                    .kv_type = CacheType(o->cache_type),
-                   .weight_memory = o->huge_pages ? engine::WeightMemory::kHugePages : engine::WeightMemory::kFileMapping});
+                   .weight_memory = o->mmap ? engine::WeightMemory::kFileMapping : engine::WeightMemory::kHugePages});
     if (!e.ok()) {
       ctx.exit_code = ReportError(e.status());
       return;

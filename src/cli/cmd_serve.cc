@@ -57,6 +57,7 @@ Result<server::ServerOptions> BuildOptions(const Config& cfg, const ServeArgs& a
   o.registry.load.n_ctx = static_cast<int>(cfg.GetInt("server.context"));
   o.registry.load.n_slots = static_cast<int>(cfg.GetInt("server.parallel"));
   o.registry.load.n_threads = static_cast<int>(cfg.GetInt("threads"));
+  o.registry.load.map_weights = cfg.GetBool("mmap");
   o.registry.load.kv_budget_bytes = static_cast<uint64_t>(cfg.GetInt("server.kv_budget_mib")) << 20;
   o.registry.memory_budget_bytes = static_cast<uint64_t>(cfg.GetInt("server.memory_budget_mib")) << 20;
   o.registry.scheduler.max_batch_tokens = static_cast<int>(cfg.GetInt("server.batch_tokens"));

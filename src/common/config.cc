@@ -522,6 +522,9 @@ const std::vector<ConfigKeySpec>& DefaultConfigSchema() {
       {"models_dir", ConfigType::kPath, "", 0, 0, {},
        "Directory scanned for model files; empty means <data_dir>/models."},
       {"threads", ConfigType::kInt, "0", 0, 1024, {}, "Worker threads for compute; 0 = one per core."},
+      {"mmap", ConfigType::kBool, "false", 0, 0, {},
+       "Map model files instead of copying their weights into 2 MiB huge pages (instant load, memory shared with the "
+       "page cache, but slower generation where TLB misses are costly)."},
       {"log.level", ConfigType::kEnum, "info", 0, 0, {"trace", "debug", "info", "warn", "error", "critical", "off"},
        "Minimum level written to the log."},
       {"log.format", ConfigType::kEnum, "text", 0, 0, {"text", "json"},

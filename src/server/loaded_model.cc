@@ -67,6 +67,7 @@ Result<std::unique_ptr<LoadedModel>> LoadedModel::Load(const std::filesystem::pa
   eo.n_threads = options.n_threads > 0 ? options.n_threads : 0;
   eo.n_ctx = n_ctx;
   eo.max_sequences = options.n_slots;
+  eo.weight_memory = options.map_weights ? engine::WeightMemory::kFileMapping : engine::WeightMemory::kHugePages;
   DV_ASSIGN_OR_RETURN(m->engine_, engine::Engine::Load(path, eo));
   m->tokenizer_ = m->engine_->tokenizer();
   if (m->tokenizer_ == nullptr) {

@@ -34,6 +34,7 @@ struct LoadOptions {
   int n_ctx = 4096;         // per sequence; capped at the model's training context
   int n_slots = 8;          // concurrent sequences
   int n_threads = 0;        // 0 = hardware threads
+  bool map_weights = false;  // map the file instead of the huge-page copy (engine::WeightMemory)
   uint64_t kv_budget_bytes = uint64_t{8} << 30;
 };
 

@@ -20,5 +20,7 @@ void Avx2QuantizeQ8_K(const float* x, int64_t n, uint8_t* out);
 
 // AVX-512 F/BW/VL/DQ + VNNI: fn, multi and tile for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; {} otherwise.
 DotKernel Avx512VnniDot(TensorType weight);
+// The K-quant part of Avx512VnniDot (vec_dot_avx512_kquant.cc).
+DotKernel Avx512KQuantDot(TensorType weight);
 
 }  // namespace dv::cpu::internal

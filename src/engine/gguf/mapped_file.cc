@@ -71,6 +71,16 @@ uint64_t AvailableMemory() {
 
 }  // namespace
 
+bool TransparentHugePagesEnabled() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == nullptr) return false;
+  char line[128] = {};
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  // "always [madvise] never": the bracketed word is the current setting.
+  return read && std::strstr(line, "[never]") == nullptr;
+}
+
 // A copy of the file's `size` bytes in 2 MiB-aligned anonymous memory advised for huge pages;
 // nullptr (not an error) when that memory cannot be had.
 Result<std::unique_ptr<MappedFile>> MappedFile::ReadIntoHugePages(int fd, size_t size) {
@@ -78,6 +88,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::ReadIntoHugePages(int fd, size_t
   constexpr size_t kChunk = size_t{64} << 20;
   const size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
   const size_t region_size = rounded + kHuge;  // room to align the start
+  if (!TransparentHugePagesEnabled()) return std::unique_ptr<MappedFile>();  // a 4 KiB copy gains nothing
   // Keep a quarter of the available memory (at least 1 GiB) for everything else.
   const uint64_t available = AvailableMemory();
   if (available == 0 || region_size + std::max<uint64_t>(available / 4, uint64_t{1} << 30) > available) {

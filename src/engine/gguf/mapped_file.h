@@ -5,7 +5,7 @@
 //               (one TLB entry per 2 MiB: streaming weights through the cores for every generated
 //               token is measurably faster). The file's pages stay in the page cache (reclaimable;
 //               a second load of the same file copies from memory instead of the disk).
-//               Falls back to kMap when the file would take more than three quarters of the
+//               Falls back to kMap when transparent huge pages are disabled ("never"), the file would take more than three quarters of the
 //               available memory (MemAvailable) or the anonymous allocation fails.
 //
 // Thread safety: the bytes are immutable; concurrent reads are safe.
@@ -21,6 +21,10 @@
 namespace dv::gguf {
 
 enum class MapMode { kMap, kHugePages };
+
+// Whether the kernel hands out transparent huge pages to memory advised for them
+// (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise").
+bool TransparentHugePagesEnabled();
 
 class MappedFile {
  public:

@@ -1,0 +1,123 @@
+// Shared parts of the AVX-512 (F, BW, VL, DQ) + VNNI tile kernels (vec_dot_avx512.cc: Q8_0, Q4_0;
+// vec_dot_avx512_kquant.cc: Q4_K, Q5_K, Q6_K). Include only from files compiled with those -m flags;
+// their kernels are called only after Features() reported avx512_vnni.
+//
+// Every kernel is a tile: R weight rows × T activation rows, out[t * out_stride + r]. Each (r, t)
+// pair runs exactly the same instruction sequence whatever the tile shape, so a tile's results
+// are bit-identical to R*T single dot products (the tests and MatMul rely on that).
+//
+// Integer products use VPDPBUSD (unsigned byte × signed byte, four products summed into int32):
+//   * K-quant weights are unsigned (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63 with bias 32 taken off
+//     through the Q8_K group sums), so they feed VPDPBUSD directly;
+//   * Q8_0 weights are made unsigned by flipping the sign bit (x + 128) and the accumulator starts
+//     at -128 * sum(y); Q4_0 starts at -8 * sum(y).
+// Sub-block scales multiply the int32 group sums with VPDPWSSD: a group sum of four byte products
+// fits in int16 (|4 * 63 * 127| < 32768) and the scale sits in the low 16 bits of each int32 lane
+// with zero above it, so one VPDPWSSD lane computes sum * scale exactly.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "engine/cpu/kernels_internal.h"
+
+namespace dv::cpu::internal::avx512 {
+
+using quant::BlockQ4_0;
+using quant::BlockQ4_K;
+using quant::BlockQ5_K;
+using quant::BlockQ6_K;
+using quant::BlockQ8_0;
+using quant::kBlockSize;
+using quant::kSuperBlockSize;
+
+inline float H(uint16_t h) { return _cvtsh_ss(h); }
+
+inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i Zext(__m256i v) { return _mm512_zextsi256_si512(v); }
+
+// Lane index vector: lane L holds base + L / group.
+inline __m512i Spread(int base, int group) {
+  alignas(64) int idx[16];
+  for (int l = 0; l < 16; ++l) idx[l] = base + l / group;
+  return _mm512_load_si512(idx);
+}
+
+// Tile state shared by the kernels: one float accumulator per (row, activation) pair.
+template <int R, int T>
+struct Acc {
+  __m512 v[R][T];
+  Acc() {
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) v[r][t] = _mm512_setzero_ps();
+  }
+  void Store(float* out, size_t out_stride) const {
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[t * out_stride + r] = _mm512_reduce_add_ps(v[r][t]);
+  }
+};
+
+// ---- Dispatch: run-time tile shape → compile-time R, T. ----
+
+template <template <int, int> class K, int R>
+void RunActs(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int n_act, float* out,
+             size_t out_stride) {
+  switch (n_act) {
+    case 1: return K<R, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 2: return K<R, 2>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 3: return K<R, 3>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 4: return K<R, 4>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 5: return K<R, 5>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 6: return K<R, 6>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    case 7: return K<R, 7>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    default: return K<R, 8>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+  }
+}
+
+template <template <int, int> class K>
+void DispatchTile(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* a, size_t a_stride,
+                  int n_act, float* out, size_t out_stride) {
+  if (n_act == 1) {
+    switch (n_rows) {
+      case 1: return K<1, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+      case 2: return K<2, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+      case 3: return K<3, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+      default: return K<4, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
+    }
+  }
+  // Several activation rows: K's kPrefillRows weight rows at a time against up to kMaxTileActs
+  // activation rows (then single rows for the remainder).
+  constexpr int kRows = K<1, 1>::kPrefillRows;
+  int r = 0;
+  for (; r + kRows <= n_rows; r += kRows) RunActs<K, kRows>(n, w + r * w_stride, w_stride, a, a_stride, n_act, out + r, out_stride);
+  for (; r < n_rows; ++r) RunActs<K, 1>(n, w + r * w_stride, w_stride, a, a_stride, n_act, out + r, out_stride);
+}
+
+
+template <template <int, int> class K>
+float Dot(int64_t n, const uint8_t* w, const uint8_t* a) {
+  float out;
+  K<1, 1>::Run(n, w, 0, a, 0, &out, 1);
+  return out;
+}
+
+template <template <int, int> class K>
+void Multi(int64_t n, const uint8_t* w, const uint8_t* a, size_t a_stride, int n_act, float* out) {
+  DispatchTile<K>(n, w, 0, 1, a, a_stride, n_act, out, 1);
+}
+
+// kPrefillRows: weight rows per tile when there are several activation rows. Q8_0/Q4_0 load and
+// scale each activation block pair with ~8 instructions, worth sharing across rows; the K-quant
+// tiles keep more per-row state and run faster with one row (bench_engine_kernels, Gemm).
+#define DV_TILE_KERNEL(Name, Rows, Call)                                                                    \
+  template <int R, int T>                                                                                   \
+  struct Name {                                                                                             \
+    static constexpr int kPrefillRows = Rows;                                                               \
+    static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a, size_t as, float* o, size_t os) { \
+      Call;                                                                                                 \
+    }                                                                                                       \
+  };
+
+}  // namespace dv::cpu::internal::avx512
