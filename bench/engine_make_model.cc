@@ -8,12 +8,17 @@
 // are drawn from it (speed depends on the format, not the values). Not a test fixture: write it to
 // /tmp.
 //
-//   engine_make_model q4_k_m /tmp/r1-1.5b-q4_k_m.gguf
+//   engine_make_model q4_k_m /tmp/r1-1.5b-q4_k_m.gguf [VOCAB.gguf]
+//
+// With VOCAB.gguf, its tokenizer.* metadata is copied in, so that `deepvault serve` can load the
+// model (bench/serve_load), e.g. llama.cpp's ggml-vocab-deepseek-llm.gguf (102,400 tokens, inside
+// the 151,936-row vocabulary).
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "engine/gguf/gguf.h"
 #include "engine/gguf/writer.h"
 #include "engine/quant/quantize.h"
 
@@ -65,8 +70,8 @@ bool MoreBits(int layer) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || (std::string(argv[1]) != "q8_0" && std::string(argv[1]) != "q4_k_m")) {
-    std::fprintf(stderr, "usage: engine_make_model q8_0|q4_k_m OUT.gguf\n");
+  if ((argc != 3 && argc != 4) || (std::string(argv[1]) != "q8_0" && std::string(argv[1]) != "q4_k_m")) {
+    std::fprintf(stderr, "usage: engine_make_model q8_0|q4_k_m OUT.gguf [VOCAB.gguf]\n");
     return 2;
   }
   const bool q8 = std::string(argv[1]) == "q8_0";
@@ -109,6 +114,13 @@ int main(int argc, char** argv) {
   check(w.AddU32("qwen2.attention.head_count_kv", kKvHeads));
   check(w.AddF32("qwen2.rope.freq_base", 10000.f));
   check(w.AddF32("qwen2.attention.layer_norm_rms_epsilon", 1e-6f));
+  if (argc == 4) {
+    auto vocab = dv::gguf::GgufFile::Open(argv[3]);
+    if (!vocab.ok()) check(vocab.status());
+    for (const dv::gguf::KeyValue& kv : vocab->metadata()) {
+      if (kv.key.starts_with("tokenizer.")) check(w.AddValue(kv.key, kv.value));
+    }
+  }
   for (const Tensor& t : tensors) check(w.AddTensor(t.name, t.type, t.ne, t.data));
   check(w.WriteToFile(argv[2]));
   std::printf("wrote %s\n", argv[2]);
