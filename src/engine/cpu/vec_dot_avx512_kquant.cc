@@ -33,11 +33,29 @@ inline void UnpackScalesK4(const uint8_t* q, uint64_t* scales, uint64_t* mins) {
 }
 
 struct RowK4 {
-  __m512i q[4];      // weights of sub-blocks (2k, 2k+1), unsigned bytes
-  __m512i scale[4];  // int32 lanes: scale of the lane's sub-block (low 16 bits)
-  __m256i mins;      // int16 pairs: min of sub-block j in lanes 2j, 2j+1
+  __m512i q[4];       // weights of sub-blocks (2k, 2k+1), unsigned bytes
+  __m512i scale2[2];  // int16 lanes: scales for PackPair(dot[2p], dot[2p+1]) (below)
+  __m256i mins;       // int16 pairs: min of sub-block j in lanes 2j, 2j+1
   float d, dmin;
 };
+
+// Two VPDPBUSD results, each 16 int32 lanes of 4-product sums (|sum| < 2^15 for every K-quant),
+// packed into 32 int16 lanes: 128-bit lane L holds a's lanes 4L..4L+3 then b's lanes 4L..4L+3.
+// One VPDPWSSD against PairScale16 then applies both registers' sub-block scales (adjacent int16
+// lanes always share a sub-block), halving the scale multiplies.
+inline __m512i PackPair(__m512i a, __m512i b) { return _mm512_packs_epi32(a, b); }
+
+// Index vector for VPERMW over a vector of int16 sub-block scales: int16 lane p of
+// PackPair(dot_a, dot_b) gets the scale of its sub-block, where dot_a's int32 lanes belong to
+// sub-blocks first_a + lane / lanes_per_sub_block (likewise dot_b from first_b).
+inline __m512i PairScaleIndex(int first_a, int first_b, int lanes_per_sub_block) {
+  alignas(64) int16_t idx[32];
+  for (int p = 0; p < 32; ++p) {
+    const int dword_lane = 4 * (p / 8) + p % 4;  // int32 lane of dot_a or dot_b it came from
+    idx[p] = static_cast<int16_t>((p % 8 < 4 ? first_a : first_b) + dword_lane / lanes_per_sub_block);
+  }
+  return _mm512_load_si512(idx);
+}
 
 template <bool kFiveBit>
 inline void UnpackRowK45(const uint8_t* blk, RowK4* row) {
@@ -49,8 +67,10 @@ inline void UnpackRowK45(const uint8_t* blk, RowK4* row) {
   row->dmin = H(dmin_bits);
   uint64_t sc, mn;
   UnpackScalesK4(blk + 4, &sc, &mn);
-  const __m512i sc32 = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc)));
-  for (int k = 0; k < 4; ++k) row->scale[k] = _mm512_permutexvar_epi32(Spread(2 * k, 8), sc32);
+  const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc))));
+  // Register k holds sub-blocks 2k (lanes 0..7) and 2k+1 (lanes 8..15).
+  row->scale2[0] = _mm512_permutexvar_epi16(PairScaleIndex(0, 2, 8), sc16);
+  row->scale2[1] = _mm512_permutexvar_epi16(PairScaleIndex(4, 6, 8), sc16);
   const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn));
   row->mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
   const uint8_t* qs = kFiveBit ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
@@ -89,9 +109,10 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
       for (int k = 0; k < 4; ++k) yq[k] = Load512(y->qs + 64 * k);
       for (int r = 0; r < R; ++r) {
         __m512i sumi = _mm512_setzero_si512();
-        for (int k = 0; k < 4; ++k) {
-          const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[k], yq[k]);
-          sumi = _mm512_dpwssd_epi32(sumi, dot, row[r].scale[k]);
+        for (int p = 0; p < 2; ++p) {
+          const __m512i dot0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p], yq[2 * p]);
+          const __m512i dot1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p + 1], yq[2 * p + 1]);
+          sumi = _mm512_dpwssd_epi32(sumi, PackPair(dot0, dot1), row[r].scale2[p]);
         }
         const __m512i mins = Zext(_mm256_madd_epi16(bsums, row[r].mins));
         acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(row[r].d * y->d), acc.v[r][t]);
@@ -110,7 +131,7 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
 
 struct RowQ6 {
   __m512i q[4];
-  __m512i scale[4];   // int32 lanes: sub-block scale in the low 16 bits
+  __m512i scale2[2];  // int16 lanes: scales for PackPair(dot[2p], dot[2p+1])
   __m256i neg32_sc;   // int16: -32 * scale of each sub-block
   float d;
 };
@@ -120,9 +141,11 @@ inline void UnpackRowQ6(const BlockQ6_K* x, RowQ6* row) {
   const __m512i m30 = _mm512_set1_epi8(0x30);
   row->d = H(x->d);
   const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x->scales));
-  const __m512i sc32 = _mm512_and_si512(_mm512_cvtepi8_epi32(sc8), _mm512_set1_epi32(0xFFFF));
-  for (int j = 0; j < 4; ++j) row->scale[j] = _mm512_permutexvar_epi32(Spread(4 * j, 4), sc32);
-  row->neg32_sc = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 5));
+  const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+  // Register j holds sub-blocks 4j .. 4j+3, four int32 lanes each.
+  row->scale2[0] = _mm512_permutexvar_epi16(PairScaleIndex(0, 4, 4), _mm512_castsi256_si512(sc16));
+  row->scale2[1] = _mm512_permutexvar_epi16(PairScaleIndex(8, 12, 4), _mm512_castsi256_si512(sc16));
+  row->neg32_sc = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
   for (int c = 0; c < 2; ++c) {
     const __m512i ql = Load512(x->ql + 64 * c);
     const __m256i qh = Load256(x->qh + 32 * c);
@@ -145,14 +168,15 @@ void TileQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
     for (int r = 0; r < R; ++r) UnpackRowQ6(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride) + i, &row[r]);
     for (int t = 0; t < T; ++t) {
       const BlockQ8_K* y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + i;
-      const __m512i bsums = Zext(Load256(y->bsums));
+      const __m256i bsums = Load256(y->bsums);
       __m512i yq[4];
       for (int j = 0; j < 4; ++j) yq[j] = Load512(y->qs + 64 * j);
       for (int r = 0; r < R; ++r) {
-        __m512i sumi = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bsums, Zext(row[r].neg32_sc));
-        for (int j = 0; j < 4; ++j) {
-          const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[j], yq[j]);
-          sumi = _mm512_dpwssd_epi32(sumi, dot, row[r].scale[j]);
+        __m512i sumi = Zext(_mm256_madd_epi16(bsums, row[r].neg32_sc));
+        for (int p = 0; p < 2; ++p) {
+          const __m512i dot0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p], yq[2 * p]);
+          const __m512i dot1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p + 1], yq[2 * p + 1]);
+          sumi = _mm512_dpwssd_epi32(sumi, PackPair(dot0, dot1), row[r].scale2[p]);
         }
         acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(row[r].d * y->d), acc.v[r][t]);
       }
