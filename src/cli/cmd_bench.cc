@@ -1,10 +1,12 @@
 // deepvault bench: prompt-processing and generation speed of a model, like llama-bench's pp/tg.
 //
-//   deepvault bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--mmap] [--json]
-// pp: one forward pass over p tokens (chunks of 512) into an empty sequence; tg: n single-token
-// decode steps from an empty sequence. Each is repeated REPS times after a warm-up; the median,
-// minimum and maximum are reported, with the weight bytes read per generated token × tg rate as
-// effective memory bandwidth.
+//   deepvault bench -m MODEL [-p 512] [-n 128] [-b 1] [-t THREADS] [-r REPS] [--cache-type f16|q8_0|f32] [--mmap]
+//                   [--json]
+// pp: one forward pass over p tokens (chunks of 512) into an empty sequence; tg: n decode steps
+// from empty sequences, each step one forward pass with one token of each of the b sequences (the
+// server's continuous batching with b streams; tokens/s counts all of them). Each is repeated REPS
+// times after a warm-up; the median, minimum and maximum are reported, with the weight bytes read
+// per step × steps/s as effective memory bandwidth.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -21,7 +23,7 @@ namespace {
 
 struct BenchOptions {
   std::string model;
-  int pp = 512, tg = 128, threads = 0, reps = 5;
+  int pp = 512, tg = 128, batch = 1, threads = 0, reps = 5;
   std::string cache_type = "f16";
   bool json = false;
   bool mmap = false;
@@ -53,6 +55,7 @@ Status RunBench(const BenchOptions& o) {
   DV_ASSIGN_OR_RETURN(auto e,
                       engine::Engine::Load(o.model, {.n_threads = o.threads,
                                                      .n_ctx = n_ctx,
+                                                     .max_sequences = o.batch,
                                                      .kv_type = kv_type,
                                                      .weight_memory = o.mmap ? engine::WeightMemory::kFileMapping
                                                                                    : engine::WeightMemory::kHugePages}));
@@ -62,6 +65,11 @@ Status RunBench(const BenchOptions& o) {
   std::vector<int32_t> prompt(o.pp);
   for (auto& t : prompt) t = token(rng);
   DV_ASSIGN_OR_RETURN(engine::SequenceId seq, e->CreateSequence());
+  std::vector<engine::SequenceId> batch_seqs{seq};  // the tg sequences
+  for (int b = 1; b < o.batch; ++b) {
+    DV_ASSIGN_OR_RETURN(engine::SequenceId s, e->CreateSequence());
+    batch_seqs.push_back(s);
+  }
 
   // Warm-up: pages in the weights, sizes the scratch buffers.
   if (o.pp > 0) {
@@ -78,16 +86,21 @@ Status RunBench(const BenchOptions& o) {
       pp_rates.push_back(o.pp / Seconds(start));
     }
     if (o.tg > 0) {
-      DV_RETURN_IF_ERROR(e->TruncateSequence(seq, 0));
+      for (engine::SequenceId s : batch_seqs) DV_RETURN_IF_ERROR(e->TruncateSequence(s, 0));
+      std::vector<engine::BatchItem> step(batch_seqs.size());
       const auto start = std::chrono::steady_clock::now();
       for (int i = 0; i < o.tg; ++i) {
-        DV_RETURN_IF_ERROR(e->Decode(std::vector<engine::BatchItem>{{seq, prompt.empty() ? 1 : prompt[i % prompt.size()], true}}));
+        for (size_t b = 0; b < step.size(); ++b) {
+          const int32_t t = prompt.empty() ? 1 : prompt[(i + 7 * b) % prompt.size()];
+          step[b] = {batch_seqs[b], t, true};
+        }
+        DV_RETURN_IF_ERROR(e->Decode(step));
       }
-      tg_rates.push_back(o.tg / Seconds(start));
+      tg_rates.push_back(static_cast<double>(o.tg) * o.batch / Seconds(start));
     }
   }
   const Stats pp = Summarize(pp_rates), tg = Summarize(tg_rates);
-  const double gb_per_s = tg.median * static_cast<double>(info.bytes_per_token) / 1e9;
+  const double gb_per_s = tg.median / o.batch * static_cast<double>(info.bytes_per_token) / 1e9;
   if (o.json) {
     nlohmann::json j = {{"model", info.name},
                         {"arch", info.arch},
@@ -97,6 +110,7 @@ Status RunBench(const BenchOptions& o) {
                         {"reps", o.reps},
                         {"pp_tokens", o.pp},
                         {"tg_tokens", o.tg},
+                        {"tg_batch", o.batch},
                         {"pp_tokens_per_s", pp.median},
                         {"pp_tokens_per_s_min", pp.min},
                         {"pp_tokens_per_s_max", pp.max},
@@ -117,8 +131,9 @@ Status RunBench(const BenchOptions& o) {
               info.n_ctx);
   if (o.pp > 0) std::printf("pp%-5d %8.2f tok/s  (min %.2f, max %.2f)\n", o.pp, pp.median, pp.min, pp.max);
   if (o.tg > 0) {
-    std::printf("tg%-5d %8.2f tok/s  (min %.2f, max %.2f)  %.1f GB/s of weights\n", o.tg, tg.median, tg.min, tg.max,
-                gb_per_s);
+    const std::string label = "tg" + std::to_string(o.tg) + (o.batch > 1 ? " x" + std::to_string(o.batch) : "");
+    std::printf("%-7s %8.2f tok/s  (min %.2f, max %.2f)  %.1f GB/s of weights\n", label.c_str(), tg.median, tg.min,
+                tg.max, gb_per_s);
   }
   return Status::Ok();
 }
@@ -131,6 +146,8 @@ void RegisterBench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("-m,--model", o->model, "Model: .gguf file or Hugging Face folder")->required();
   cmd->add_option("-p,--n-prompt", o->pp, "Prompt tokens per pp run (0: skip)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", o->tg, "Generated tokens per tg run (0: skip)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-b,--batch", o->batch, "Sequences decoded together in each tg step (tokens/s counts all)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("-t,--threads", o->threads, "Threads (default: all cores)")->check(CLI::Range(0, 256));
   cmd->add_option("-r,--repetitions", o->reps, "Repetitions (median reported)")->check(CLI::Range(1, 1000));
   cmd->add_option("--cache-type", o->cache_type, "KV cache type: f16 (default), q8_0 or f32")

@@ -3,6 +3,8 @@
 // vec_dot_avx512_tile.h.
 #include "engine/cpu/vec_dot_avx512_tile.h"
 
+#include <algorithm>
+
 namespace dv::cpu::internal {
 namespace {
 
@@ -65,9 +67,11 @@ struct Acc8 {
   }
 };
 
+// One weight row against T activation rows (decode and the single-token tiles): the weights are
+// made unsigned (x + 128) and each activation block's dpbusd starts at -128 * Σy.
 template <int R, int T>
-void TileQ8_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
-              size_t out_stride) {
+void TileQ8_0Rows(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
+                  size_t out_stride) {
   const int64_t nb = n / kBlockSize;
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(128));
@@ -93,6 +97,95 @@ void TileQ8_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
     }
   }
   acc.Store(out, out_stride);
+}
+
+// Prefill tile (T ≥ 2 activation rows). Per (row, activation, block) the work is one dpbusd, one
+// int→float conversion and one fma whose scale d_w·d_a is broadcast from memory: the 8-wide
+// products of a block are computed once per chunk of blocks (one multiply per row, not per pair).
+// The activations are made unsigned (y + 128) and each weight block's dpbusd starts at -128 * Σx,
+// so the corrections cost one dpbusd per (row, block), shared by all activation rows. The lane sums
+// are the same exact integers as TileQ8_0Rows computes, and so are the floats.
+//
+// Registers: T float accumulators per row; the rows run in passes of two (16 + 2 weight blocks +
+// 2 corrections + the activation block for T = 8), the accumulators kept in memory between passes.
+constexpr int64_t kQ8Chunk = 64;  // blocks per chunk: the scale table is 64 × R × 8 floats (≤ 8 KiB)
+
+// Rows [r0, r0 + P) over blocks [b0, b0 + count) of the chunk whose products are `scale`
+// (scale[k * R * 8 + r * 8 + t] = d_w(r, b0 + k) · d_a(t, b0 + k)).
+template <int R, int P, int T>
+inline void Q8_0Pass(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int r0, int64_t b0,
+                     int64_t count, const float* scale, __m256* acc) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256 c[P][T];
+  for (int p = 0; p < P; ++p)
+    for (int t = 0; t < T; ++t) c[p][t] = acc[(r0 + p) * T + t];
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t b = b0 + k;
+    __m256i wq[P], corr[P];
+    for (int p = 0; p < P; ++p) {
+      const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(w + (r0 + p) * w_stride) + b;
+      wq[p] = Load256(x->qs);
+      // -128 · (sum of each 4 weight bytes).
+      corr[p] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), flip, wq[p]));
+    }
+    const float* s = scale + k * R * 8 + r0 * 8;
+    for (int t = 0; t < T; ++t) {
+      const BlockQ8_0* y = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b;
+      const __m256i yq = _mm256_xor_si256(Load256(y->qs), flip);  // y + 128, unsigned
+      for (int p = 0; p < P; ++p) {
+        // (y + 128)·x − 128·Σx per lane: the exact lane sums of x·y.
+        const __m256 q = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(corr[p], yq, wq[p]));
+        c[p][t] = _mm256_fmadd_ps(_mm256_broadcast_ss(s + p * 8 + t), q, c[p][t]);
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p)
+    for (int t = 0; t < T; ++t) acc[(r0 + p) * T + t] = c[p][t];
+}
+
+template <int R, int T>
+void TileQ8_0Prefill(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
+                     size_t out_stride) {
+  static_assert(T >= 2 && T <= 8);
+  const int64_t nb = n / kBlockSize;
+  alignas(32) __m256 acc[R * T];
+  for (__m256& v : acc) v = _mm256_setzero_ps();
+  alignas(32) float scale[kQ8Chunk * R * 8];
+  alignas(16) uint16_t a_d[kQ8Chunk][8] = {};  // fp16 activation scales; lanes t >= T stay 0
+  alignas(16) float w_d[kQ8Chunk][R];
+  for (int64_t b0 = 0; b0 < nb; b0 += kQ8Chunk) {
+    const int64_t count = std::min<int64_t>(kQ8Chunk, nb - b0);
+    for (int64_t k = 0; k < count; ++k) {
+      for (int t = 0; t < T; ++t) a_d[k][t] = (reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b0 + k)->d;
+      for (int r = 0; r < R; ++r) w_d[k][r] = H((reinterpret_cast<const BlockQ8_0*>(w + r * w_stride) + b0 + k)->d);
+    }
+    for (int64_t k = 0; k < count; ++k) {
+      const __m256 ad = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(a_d[k])));
+      for (int r = 0; r < R; ++r) _mm256_store_ps(scale + (k * R + r) * 8, _mm256_mul_ps(_mm256_broadcast_ss(&w_d[k][r]), ad));
+    }
+    int r = 0;
+    for (; r + 2 <= R; r += 2) Q8_0Pass<R, 2, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
+    if (r < R) Q8_0Pass<R, 1, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      // hsum_float_8's order, as Acc8::Store.
+      __m128 s = _mm_add_ps(_mm256_extractf128_ps(acc[r * T + t], 1), _mm256_castps256_ps128(acc[r * T + t]));
+      s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+      s = _mm_add_ss(s, _mm_movehdup_ps(s));
+      out[t * out_stride + r] = _mm_cvtss_f32(s);
+    }
+  }
+}
+
+template <int R, int T>
+void TileQ8_0(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
+              size_t out_stride) {
+  if constexpr (T == 1) {
+    TileQ8_0Rows<R, T>(n, w, w_stride, a, a_stride, out, out_stride);
+  } else {
+    TileQ8_0Prefill<R, T>(n, w, w_stride, a, a_stride, out, out_stride);
+  }
 }
 
 template <int R, int T>
