@@ -4,6 +4,7 @@
 #include "engine/cpu/vec_dot_avx512_tile.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace dv::cpu::internal {
 namespace {
@@ -48,6 +49,13 @@ inline void LoadActPair(const BlockQ8_0* y, bool pair, ActPair* out) {
 // acc = fma(d_w * d_a, float(lane sums of block b), acc) block after block, then the 8 lanes added
 // as hsum_float_8 does. The integer lane sums are exact either way, so this matches llama.cpp's
 // float rounding bit for bit (the oracle test's Q8_0 figures).
+inline float Hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
 template <int R, int T>
 struct Acc8 {
   __m256 v[R][T];
@@ -56,25 +64,18 @@ struct Acc8 {
       for (int t = 0; t < T; ++t) v[r][t] = _mm256_setzero_ps();
   }
   void Store(float* out, size_t out_stride) const {
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) {
-        __m128 s = _mm_add_ps(_mm256_extractf128_ps(v[r][t], 1), _mm256_castps256_ps128(v[r][t]));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        out[t * out_stride + r] = _mm_cvtss_f32(s);
-      }
-    }
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < T; ++t) out[t * out_stride + r] = Hsum8(v[r][t]);
   }
 };
 
-// One weight row against T activation rows (decode and the single-token tiles): the weights are
-// made unsigned (x + 128) and each activation block's dpbusd starts at -128 * Σy.
+// Single-activation tiles (decode): R weight rows against one activation row. The weights are made
+// unsigned (x + 128) and each block's dpbusd starts at -128 * Σy.
 template <int R, int T>
 void TileQ8_0Rows(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
                   size_t out_stride) {
   const int64_t nb = n / kBlockSize;
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(128));
   Acc8<R, T> acc;
   for (int64_t b = 0; b < nb; ++b) {
     __m256i wq[R];
@@ -88,7 +89,7 @@ void TileQ8_0Rows(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a
       const BlockQ8_0* y = reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b;
       const __m256i yq = Load256(y->qs);
       // (x + 128)·y − 128·Σy per lane: the exact lane sums of x·y.
-      const __m256i neg_sum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias, yq));
+      const __m256i neg_sum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_dpbusd_epi32(_mm256_setzero_si256(), flip, yq));
       const __m256 yd = _mm256_set1_ps(H(y->d));
       for (int r = 0; r < R; ++r) {
         const __m256 q = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(neg_sum, wq[r], yq));
@@ -99,28 +100,53 @@ void TileQ8_0Rows(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a
   acc.Store(out, out_stride);
 }
 
-// Prefill tile (T ≥ 2 activation rows). Per (row, activation, block) the work is one dpbusd, one
-// int→float conversion and one fma whose scale d_w·d_a is broadcast from memory: the 8-wide
-// products of a block are computed once per chunk of blocks (one multiply per row, not per pair).
-// The activations are made unsigned (y + 128) and each weight block's dpbusd starts at -128 * Σx,
-// so the corrections cost one dpbusd per (row, block), shared by all activation rows. The lane sums
-// are the same exact integers as TileQ8_0Rows computes, and so are the floats.
-//
-// Registers: T float accumulators per row; the rows run in passes of two (16 + 2 weight blocks +
-// 2 corrections + the activation block for T = 8), the accumulators kept in memory between passes.
-constexpr int64_t kQ8Chunk = 64;  // blocks per chunk: the scale table is 64 × R × 8 floats (≤ 8 KiB)
+// Prefill tiles (T >= 2 activation rows). Per (row, activation, block) the work is one dpbusd, one
+// int → float conversion and one fma whose factor d_w · d_a is broadcast from a table, so that the
+// two FMA/multiply pipes (which dpbusd also uses) do little else:
+//   * the products d_w · d_a of a block are computed 8 activations at a time (one multiply per
+//     row), into a table of kQ8Chunk blocks;
+//   * the activations are made unsigned (y + 128) and each weight block's dpbusd starts at
+//     -128 · Σx, so the correction costs one dpbusd per (row, block) instead of one per
+//     (activation, block) and row group.
+// The rows run in passes of two: 2 × T accumulators + 2 weight blocks + 2 corrections + one
+// activation block fit the 32 registers (4 × 8 accumulators would not); the accumulators wait in
+// memory between passes. The first pass also fills the next block's scale products.
+// Every (row, activation) pair computes the same exact integer lane sums and the same float
+// operations in the same order as TileQ8_0Rows, so all tile shapes agree bit for bit.
+constexpr int64_t kQ8Chunk = 32;  // blocks per table: R × 8 floats each (4 KiB for R = 4)
 
-// Rows [r0, r0 + P) over blocks [b0, b0 + count) of the chunk whose products are `scale`
-// (scale[k * R * 8 + r * 8 + t] = d_w(r, b0 + k) · d_a(t, b0 + k)).
-template <int R, int P, int T>
+// dst[r * 8 + t] = d_w(r, b) · d_a(t, b) for r < R, t < 8 (zero for t >= T).
+template <int R, int T>
+inline void Q8_0Scales(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int64_t b, float* dst) {
+  static_assert(R <= 4 && T <= 8);
+  __m128i ah = _mm_setzero_si128(), wh = _mm_setzero_si128();  // fp16 scales
+  auto scale_of = [b](const uint8_t* row) { return (reinterpret_cast<const BlockQ8_0*>(row) + b)->d; };
+  [&]<int... t>(std::integer_sequence<int, t...>) {
+    ((ah = _mm_insert_epi16(ah, scale_of(a + t * a_stride), t)), ...);
+  }(std::make_integer_sequence<int, T>());
+  [&]<int... r>(std::integer_sequence<int, r...>) {
+    ((wh = _mm_insert_epi16(wh, scale_of(w + r * w_stride), r)), ...);
+  }(std::make_integer_sequence<int, R>());
+  const __m256 ad = _mm256_cvtph_ps(ah);
+  const __m256 wd = _mm256_castps128_ps256(_mm_cvtph_ps(wh));
+  for (int r = 0; r < R; ++r) {
+    _mm256_store_ps(dst + r * 8, _mm256_mul_ps(_mm256_permutexvar_ps(_mm256_set1_epi32(r), wd), ad));
+  }
+}
+
+// Rows [r0, r0 + P) over blocks [b0, b0 + count). scale[k * R * 8 + r * 8 + t] holds the products
+// of block b0 + k; with kFill the pass computes those of block b0 + k + 1 while it works on block
+// b0 + k (the caller computed block b0's). acc: R × T accumulators, row-major.
+template <int R, int P, int T, bool kFill>
 inline void Q8_0Pass(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int r0, int64_t b0,
-                     int64_t count, const float* scale, __m256* acc) {
+                     int64_t count, float* scale, __m256* acc) {
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 c[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) c[p][t] = acc[(r0 + p) * T + t];
   for (int64_t k = 0; k < count; ++k) {
     const int64_t b = b0 + k;
+    if (kFill && k + 1 < count) Q8_0Scales<R, T>(w, w_stride, a, a_stride, b + 1, scale + (k + 1) * R * 8);
     __m256i wq[P], corr[P];
     for (int p = 0; p < P; ++p) {
       const BlockQ8_0* x = reinterpret_cast<const BlockQ8_0*>(w + (r0 + p) * w_stride) + b;
@@ -146,36 +172,24 @@ inline void Q8_0Pass(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t
 template <int R, int T>
 void TileQ8_0Prefill(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
                      size_t out_stride) {
-  static_assert(T >= 2 && T <= 8);
+  static_assert(R >= 1 && R <= 4 && T >= 2 && T <= 8);
   const int64_t nb = n / kBlockSize;
   alignas(32) __m256 acc[R * T];
   for (__m256& v : acc) v = _mm256_setzero_ps();
   alignas(32) float scale[kQ8Chunk * R * 8];
-  alignas(16) uint16_t a_d[kQ8Chunk][8] = {};  // fp16 activation scales; lanes t >= T stay 0
-  alignas(16) float w_d[kQ8Chunk][R];
   for (int64_t b0 = 0; b0 < nb; b0 += kQ8Chunk) {
-    const int64_t count = std::min<int64_t>(kQ8Chunk, nb - b0);
-    for (int64_t k = 0; k < count; ++k) {
-      for (int t = 0; t < T; ++t) a_d[k][t] = (reinterpret_cast<const BlockQ8_0*>(a + t * a_stride) + b0 + k)->d;
-      for (int r = 0; r < R; ++r) w_d[k][r] = H((reinterpret_cast<const BlockQ8_0*>(w + r * w_stride) + b0 + k)->d);
-    }
-    for (int64_t k = 0; k < count; ++k) {
-      const __m256 ad = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(a_d[k])));
-      for (int r = 0; r < R; ++r) _mm256_store_ps(scale + (k * R + r) * 8, _mm256_mul_ps(_mm256_broadcast_ss(&w_d[k][r]), ad));
-    }
-    int r = 0;
-    for (; r + 2 <= R; r += 2) Q8_0Pass<R, 2, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
-    if (r < R) Q8_0Pass<R, 1, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) {
-      // hsum_float_8's order, as Acc8::Store.
-      __m128 s = _mm_add_ps(_mm256_extractf128_ps(acc[r * T + t], 1), _mm256_castps256_ps128(acc[r * T + t]));
-      s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-      s = _mm_add_ss(s, _mm_movehdup_ps(s));
-      out[t * out_stride + r] = _mm_cvtss_f32(s);
+    const int64_t count = std::min(kQ8Chunk, nb - b0);
+    Q8_0Scales<R, T>(w, w_stride, a, a_stride, b0, scale);
+    if constexpr (R == 1) {
+      Q8_0Pass<R, 1, T, true>(w, w_stride, a, a_stride, 0, b0, count, scale, acc);
+    } else {
+      Q8_0Pass<R, 2, T, true>(w, w_stride, a, a_stride, 0, b0, count, scale, acc);
+      if constexpr (R == 3) Q8_0Pass<R, 1, T, false>(w, w_stride, a, a_stride, 2, b0, count, scale, acc);
+      if constexpr (R == 4) Q8_0Pass<R, 2, T, false>(w, w_stride, a, a_stride, 2, b0, count, scale, acc);
     }
   }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) out[t * out_stride + r] = Hsum8(acc[r * T + t]);
 }
 
 template <int R, int T>
