@@ -71,9 +71,8 @@ std::vector<uint8_t> Activations(TensorType weight, const std::vector<float>& x)
   return out;
 }
 
-// Lengths with odd block counts (Q8_0/Q4_0 pair blocks) and 1, 3, 7 super-blocks. 1056 and 1536
-// (33 and 48 blocks) span two of the AVX-512 Q8_0 prefill tile's 32-block scale tables, the second
-// with one and with 16 blocks.
+// Lengths with odd block counts and 1, 3, 7 super-blocks. 1056 and 1536 (33 and 48 blocks) span two
+// of the AVX-512 Q8_0/Q4_0 prefill tiles' 32-block scale tables, the second with one and with 16 blocks.
 std::vector<int64_t> Lengths(TensorType type) {
   if (quant::Traits(type).block_size == 32) return {32, 96, 224, 1056, 1536};
   return {256, 768, 1792};
