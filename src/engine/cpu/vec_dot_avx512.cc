@@ -84,12 +84,12 @@ void TileRows32(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, 
 // int → float conversion and one fma whose factor d_w · d_a is broadcast from a table, so that the
 // two FMA/multiply pipes (which dpbusd also uses) do little else:
 //   * the products d_w · d_a of a block are computed 8 activations at a time (one multiply per
-//     row), into a table of kChunk32 blocks;
+//     row), into a table of up to kChunk32 blocks;
 //   * the activations are made unsigned (y + 128) and each weight block's dpbusd starts at
 //     -128 · Σx, so the correction costs one dpbusd per (row, block), shared by the activations.
-// The rows run in passes of two: 2 × T accumulators + 2 weight blocks + 2 corrections + one
-// activation block fit the 32 registers (4 × 8 accumulators would not); the accumulators wait in
-// memory between passes. The first pass also fills the next block's scale products.
+// The rows run in passes of two over the table's blocks: 2 × T accumulators + 2 weight blocks +
+// 2 corrections + one activation block fit the 32 registers (4 × 8 accumulators would not); the
+// accumulators wait in memory between passes.
 // Every (row, activation) pair computes the same exact integer lane sums and the same float
 // operations in the same order as TileRows32, so all tile shapes agree bit for bit.
 constexpr int64_t kChunk32 = 32;  // blocks per table: R × 8 floats each (4 KiB for R = 4)
@@ -112,19 +112,17 @@ inline void BlockScales(const uint8_t* w, size_t w_stride, const uint8_t* a, siz
   }
 }
 
-// Rows [r0, r0 + P) over blocks [b0, b0 + count). scale[k * R * 8 + r * 8 + t] holds the products
-// of block b0 + k; with kFill the pass computes those of block b0 + k + 1 while it works on block
-// b0 + k (the caller computed block b0's). acc: R × T accumulators, row-major.
-template <typename W, int R, int P, int T, bool kFill>
+// Rows [r0, r0 + P) over blocks [b0, b0 + count), whose products are scale[k * R * 8 + r * 8 + t]
+// (block b0 + k). acc: R × T accumulators, row-major, read unless b0 == 0 (then they start at 0).
+template <typename W, int R, int P, int T>
 inline void PrefillPass(const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int r0, int64_t b0,
-                        int64_t count, float* scale, __m256* acc) {
+                        int64_t count, const float* scale, __m256* acc) {
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 c[P][T];
   for (int p = 0; p < P; ++p)
-    for (int t = 0; t < T; ++t) c[p][t] = acc[(r0 + p) * T + t];
+    for (int t = 0; t < T; ++t) c[p][t] = b0 == 0 ? _mm256_setzero_ps() : acc[(r0 + p) * T + t];
   for (int64_t k = 0; k < count; ++k) {
     const int64_t b = b0 + k;
-    if (kFill && k + 1 < count) BlockScales<W, R, T>(w, w_stride, a, a_stride, b + 1, scale + (k + 1) * R * 8);
     __m256i wq[P], corr[P];
     for (int p = 0; p < P; ++p) {
       wq[p] = W::Signed(WeightBlock<W>(w + (r0 + p) * w_stride, b));
@@ -151,18 +149,13 @@ void TilePrefill32(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* 
   static_assert(R >= 1 && R <= 4 && T >= 2 && T <= 8);
   const int64_t nb = n / kBlockSize;
   alignas(32) __m256 acc[R * T];
-  for (__m256& v : acc) v = _mm256_setzero_ps();
   alignas(32) float scale[kChunk32 * R * 8];
   for (int64_t b0 = 0; b0 < nb; b0 += kChunk32) {
     const int64_t count = std::min(kChunk32, nb - b0);
-    BlockScales<W, R, T>(w, w_stride, a, a_stride, b0, scale);
-    if constexpr (R == 1) {
-      PrefillPass<W, R, 1, T, true>(w, w_stride, a, a_stride, 0, b0, count, scale, acc);
-    } else {
-      PrefillPass<W, R, 2, T, true>(w, w_stride, a, a_stride, 0, b0, count, scale, acc);
-      if constexpr (R == 3) PrefillPass<W, R, 1, T, false>(w, w_stride, a, a_stride, 2, b0, count, scale, acc);
-      if constexpr (R == 4) PrefillPass<W, R, 2, T, false>(w, w_stride, a, a_stride, 2, b0, count, scale, acc);
-    }
+    for (int64_t k = 0; k < count; ++k) BlockScales<W, R, T>(w, w_stride, a, a_stride, b0 + k, scale + k * R * 8);
+    int r = 0;
+    for (; r + 2 <= R; r += 2) PrefillPass<W, R, 2, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
+    if (r < R) PrefillPass<W, R, 1, T>(w, w_stride, a, a_stride, r, b0, count, scale, acc);
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) out[t * out_stride + r] = Hsum8(acc[r * T + t]);
