@@ -1,6 +1,7 @@
 // AVX-512 VNNI tile kernels for the 32-element block formats (Q8_0, Q4_0 × Q8_0 activations) and
-// the AVX-512 kernel table; the tile contract and the integer tricks are described in
-// vec_dot_avx512_tile.h.
+// the AVX-512 kernel table. The tile contract is described in vec_dot_avx512_tile.h; the decode
+// tiles use its offset trick (unsigned weights), the prefill tiles the mirrored one (unsigned
+// activations, below).
 #include "engine/cpu/vec_dot_avx512_tile.h"
 
 #include <algorithm>
