@@ -9,8 +9,10 @@
 // Integer products use VPDPBUSD (unsigned byte × signed byte, four products summed into int32):
 //   * K-quant weights are unsigned (Q4_K 0..15, Q5_K 0..31, Q6_K 0..63 with bias 32 taken off
 //     through the Q8_K group sums), so they feed VPDPBUSD directly;
-//   * Q8_0 weights are made unsigned by flipping the sign bit (x + 128) and the accumulator starts
-//     at -128 * sum(y); Q4_0 starts at -8 * sum(y).
+//   * Q8_0/Q4_0 decode tiles make the weights unsigned (x + 128, Q4_0's nibbles as stored) and
+//     start each VPDPBUSD at -128 * sum(y) (Q4_0: -8 * sum(y)); their prefill tiles make the
+//     activations unsigned (y + 128) instead, so the -128 * sum(x) correction is computed once per
+//     weight block for all activation rows (vec_dot_avx512.cc).
 // Sub-block scales multiply the int32 group sums with VPDPWSSD: a group sum of four byte products
 // fits in int16 (|4 * 63 * 127| < 32768) and the scale sits in the low 16 bits of each int32 lane
 // with zero above it, so one VPDPWSSD lane computes sum * scale exactly.
