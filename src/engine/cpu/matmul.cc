@@ -9,10 +9,6 @@ namespace {
 constexpr int64_t kTokenTile = 64;             // tokens per pass over a row chunk (activations stay in L2)
 constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds below which one thread does it all
 constexpr int64_t kChunksPerThread = 8;        // work items per thread: balance vs. atomics and prefetch
-// Weight rows per tile call for one token (decode). One row streams fastest: on the Zen 4 development machine a
-// 1536 x 8960 Q4_K product ran at 17-20 GB/s per core with 1-row tiles and 5-9 GB/s with 4-row
-// tiles (bench_engine_kernels), which read four rows' super-blocks in lockstep.
-constexpr int64_t kDecodeTileRows = 1;
 
 // Weight rows per work item: a multiple of kMaxTileRows, about kChunksPerThread items per thread
 // (long contiguous runs keep the hardware prefetcher streaming), at least 16 rows.
@@ -74,8 +70,9 @@ void ProductRows(const WeightMatrix& w, const uint8_t* a, float* y, int64_t r0, 
   const size_t act_row = ActivationRowBytes(ActivationType(w.type), w.cols);
   const size_t out_stride = static_cast<size_t>(w.rows);
   if (k.tile != nullptr) {
-    // Tiles of up to kMaxTileRows rows × kMaxTileActs tokens.
-    const int64_t tile_rows = t1 - t0 > 1 ? kMaxTileRows : kDecodeTileRows;
+    // Tiles of up to kMaxTileRows rows × kMaxTileActs tokens; for one token (decode) the whole row
+    // range in one call, computed row after row (vec_dot.h).
+    const int64_t tile_rows = t1 - t0 > 1 ? kMaxTileRows : r1 - r0;
     for (int64_t r = r0; r < r1; r += tile_rows) {
       const int n_rows = static_cast<int>(std::min<int64_t>(tile_rows, r1 - r));
       for (int64_t t = t0; t < t1; t += kMaxTileActs) {

@@ -55,11 +55,12 @@ using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);
 inline constexpr int kMaxMultiDot = 4;
 using DotMultiFn = void (*)(int64_t n, const uint8_t* w, const uint8_t* a, size_t a_stride, int n_act, float* out);
 
-// A tile of weight rows × activation rows: for r < n_rows (1..kMaxTileRows) and
-// t < n_act (1..kMaxTileActs), out[t * out_stride + r] = dot(w + r * w_stride, a + t * a_stride),
-// bit-identical to calling fn for each pair. Weights are unpacked once per tile row and
-// activations loaded once per tile column. MatMul calls 1 × 1 tiles for decode (one streaming
-// row is fastest) and up to kMaxTileRows × kMaxTileActs tiles for prefill.
+// A tile of weight rows × activation rows: for r < n_rows (1..kMaxTileRows; any count ≥ 1 when
+// n_act == 1) and t < n_act (1..kMaxTileActs), out[t * out_stride + r] =
+// dot(w + r * w_stride, a + t * a_stride), bit-identical to calling fn for each pair. Weights are
+// unpacked once per tile row and activations loaded once per tile column. MatMul calls one tile
+// per row chunk for decode (n_act == 1: the rows run one after another, one streaming row being
+// fastest) and up to kMaxTileRows × kMaxTileActs tiles for prefill.
 inline constexpr int kMaxTileRows = 4;
 inline constexpr int kMaxTileActs = 8;
 using DotTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* a,

@@ -137,6 +137,33 @@ TEST(DotTile, EveryShapeEqualsSingleDotsAndPlainPath) {
   EXPECT_EQ(tiles, (5 + 5 + 3 + 3 + 3) * kMaxTileRows * kMaxTileActs);  // lengths per type × shapes
 }
 
+// Decode calls one tile for a whole chunk of rows against one activation row.
+TEST(DotTile, OneActivationRowTakesAnyNumberOfRows) {
+  int runs = 0;
+  for (TensorType type : kTileTypes) {
+    const DotKernel k = SelectDot(type);
+    if (k.tile == nullptr) continue;
+    std::mt19937 rng(static_cast<uint32_t>(type) * 17 + 3);
+    const int64_t n = quant::Traits(type).block_size == 32 ? 96 : 512;
+    const size_t w_bytes = RowBytes(type, n);
+    constexpr int kRows = 37;  // more than kMaxTileRows, not a multiple of it
+    std::vector<uint8_t> w;
+    for (int r = 0; r < kRows; ++r) {
+      const auto row = RawRow(type, n, rng);
+      w.insert(w.end(), row.begin(), row.end());
+    }
+    const auto a = Activations(type, NormalFloats(n, rng));
+    std::vector<float> out(kRows + 1, -7.f);
+    k.tile(n, w.data(), w_bytes, kRows, a.data(), a.size(), 1, out.data(), kRows);
+    for (int r = 0; r < kRows; ++r) {
+      ASSERT_EQ(out[r], k.fn(n, w.data() + r * w_bytes, a.data())) << quant::TypeName(type) << " row " << r;
+    }
+    EXPECT_EQ(out[kRows], -7.f) << "wrote past the last row";
+    ++runs;
+  }
+  if (runs == 0) GTEST_SKIP() << "no tile kernels on this CPU (" << Features().ToString() << ")";
+}
+
 TEST(DotTile, Avx512KernelsAreSelectedWhenAvailable) {
   const CpuFeatures& f = Features();
   for (TensorType type : kTileTypes) {
