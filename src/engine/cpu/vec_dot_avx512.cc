@@ -10,10 +10,7 @@
 namespace dv::cpu::internal {
 namespace {
 
-using quant::BlockQ4_0;
-using quant::BlockQ8_0;
-using quant::kBlockSize;
-using namespace avx512;
+using namespace avx512;  // its helpers and quant:: block types
 
 // ---- Q8_0 / Q4_0 × Q8_0 ----
 //

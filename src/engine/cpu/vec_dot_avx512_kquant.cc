@@ -5,14 +5,7 @@
 namespace dv::cpu::internal {
 namespace {
 
-using quant::BlockQ4_0;
-using quant::BlockQ4_K;
-using quant::BlockQ5_K;
-using quant::BlockQ6_K;
-using quant::BlockQ8_0;
-using quant::kBlockSize;
-using quant::kSuperBlockSize;
-using namespace avx512;
+using namespace avx512;  // its helpers and quant:: block types
 
 // ---- Q4_K / Q5_K × Q8_K ----
 //
