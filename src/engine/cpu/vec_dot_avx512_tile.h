@@ -40,13 +40,6 @@ inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i Zext(__m256i v) { return _mm512_zextsi256_si512(v); }
 
-// Lane index vector: lane L holds base + L / group.
-inline __m512i Spread(int base, int group) {
-  alignas(64) int idx[16];
-  for (int l = 0; l < 16; ++l) idx[l] = base + l / group;
-  return _mm512_load_si512(idx);
-}
-
 // Tile state shared by the kernels: one float accumulator per (row, activation) pair.
 template <int R, int T>
 struct Acc {
@@ -63,11 +56,11 @@ struct Acc {
 
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
 
+// REQUIRES: 2 <= n_act <= kMaxTileActs (one activation row goes through DispatchTile's row loop).
 template <template <int, int> class K, int R>
 void RunActs(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, int n_act, float* out,
              size_t out_stride) {
   switch (n_act) {
-    case 1: return K<R, 1>::Run(n, w, w_stride, a, a_stride, out, out_stride);
     case 2: return K<R, 2>::Run(n, w, w_stride, a, a_stride, out, out_stride);
     case 3: return K<R, 3>::Run(n, w, w_stride, a, a_stride, out, out_stride);
     case 4: return K<R, 4>::Run(n, w, w_stride, a, a_stride, out, out_stride);
