@@ -20,22 +20,25 @@ int64_t ChunkRows(int64_t rows, int n_threads) {
 
 constexpr int kMaxTargets = 8;  // products per MatMulShared call
 
-// Converts x into each distinct activation format of the targets (threaded over tokens for
+// Converts x into each distinct activation format and layout of the targets (threaded over tokens for
 // prefill); act[i] points at target i's activations.
 void PrepareActivations(std::span<const MatMulTarget> targets, const float* x, int64_t n_tokens, bool parallel,
                         WorkerPool& pool, std::vector<uint8_t>& scratch, const uint8_t** act) {
   const int64_t cols = targets[0].w->cols;
   TensorType formats[kMaxTargets];
+  ActivationLayout layouts[kMaxTargets];
   size_t offsets[kMaxTargets];
   int n_formats = 0;
   size_t total = 0;
   int format_of[kMaxTargets];
   for (size_t i = 0; i < targets.size(); ++i) {
     const TensorType f = ActivationType(targets[i].w->type);
+    const ActivationLayout layout = targets[i].w->kernel.act_layout;
     int k = 0;
-    while (k < n_formats && formats[k] != f) ++k;
+    while (k < n_formats && (formats[k] != f || layouts[k] != layout)) ++k;
     if (k == n_formats) {
       formats[n_formats] = f;
+      layouts[n_formats] = layout;
       offsets[n_formats++] = total;
       if (f != TensorType::kF32) total += ActivationRowBytes(f, cols) * static_cast<size_t>(n_tokens);
     }
@@ -48,7 +51,11 @@ void PrepareActivations(std::span<const MatMulTarget> targets, const float* x, i
     for (int k = 0; k < n_formats; ++k) {
       if (formats[k] == TensorType::kF32) continue;
       const size_t row = ActivationRowBytes(formats[k], cols);
-      for (int64_t t = t0; t < t1; ++t) ConvertActivations(formats[k], x + t * cols, cols, scratch.data() + offsets[k] + t * row);
+      for (int64_t t = t0; t < t1; ++t) {
+        uint8_t* out = scratch.data() + offsets[k] + t * row;
+        ConvertActivations(formats[k], x + t * cols, cols, out);
+        ApplyActivationLayout(layouts[k], cols, out);
+      }
     }
   };
   if (total > 0) {

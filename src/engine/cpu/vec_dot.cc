@@ -170,6 +170,32 @@ void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out,
   }
 }
 
+void ApplyActivationLayout(ActivationLayout layout, int64_t n, uint8_t* row) {
+  if (layout == ActivationLayout::kStandard) return;
+  auto* blocks = reinterpret_cast<BlockQ8_K*>(row);
+  for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
+    BlockQ8_K& b = blocks[i];
+    int8_t tmp[32];
+    for (int half : {0, 128}) {  // swap sub-blocks 1 and 2, 5 and 6
+      std::memcpy(tmp, b.qs + half + 32, 32);
+      std::memcpy(b.qs + half + 32, b.qs + half + 64, 32);
+      std::memcpy(b.qs + half + 64, tmp, 32);
+    }
+    int16_t sums[8];
+    for (int j = 0; j < 8; ++j) sums[j] = static_cast<int16_t>(b.bsums[2 * j] + b.bsums[2 * j + 1]);
+    for (int j = 0; j < 4; ++j) {
+      b.bsums[j] = b.bsums[8 + j] = 0;
+      b.bsums[4 + j] = sums[j];
+      b.bsums[12 + j] = sums[4 + j];
+    }
+  }
+}
+
+void ConvertActivationsFor(const DotKernel& kernel, TensorType weight, const float* x, int64_t n, uint8_t* out) {
+  ConvertActivations(ActivationType(weight), x, n, out);
+  ApplyActivationLayout(kernel.act_layout, n, out);
+}
+
 DotKernel PlainDot(TensorType weight) {
   DotFn fn = nullptr;
   switch (weight) {

@@ -48,7 +48,21 @@ size_t ActivationRowBytes(TensorType act, int64_t n);
 void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out,
                         const CpuFeatures& features = Features());
 
-// w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format.
+// Byte order of an activation row, chosen by the weight kernel (DotKernel::act_layout).
+enum class ActivationLayout : uint8_t {
+  kStandard,  // as ConvertActivations writes it
+  // Q8_K with each super-block's 32-element sub-blocks in the order 0,2,1,3,4,6,5,7 (the order
+  // in which one 64-byte load of Q4_K/Q5_K quants yields them as low nibbles, then high nibbles)
+  // and bsums holding the sub-block sums in the lanes of the kernels' mins: bsums[4 + j] and
+  // bsums[12 + j] = sums of sub-blocks j and 4 + j (j < 4), the other eight 0.
+  kQ8KNibbleOrder,
+};
+// Rearranges a row of n activations in standard layout into `layout` (in place).
+// REQUIRES: a row of ActivationType(weight) = Q8_K for kQ8KNibbleOrder; n a multiple of 256.
+void ApplyActivationLayout(ActivationLayout layout, int64_t n, uint8_t* row);
+
+// w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format,
+// in the kernel's act_layout.
 using DotFn = float (*)(int64_t n, const uint8_t* w, const uint8_t* a);
 // One weight row against n_act (1..kMaxMultiDot) activation rows `a_stride` bytes apart:
 // out[j] = dot(w, a + j * a_stride). Unpacks the weights once for all rows (prefill).
@@ -71,7 +85,13 @@ struct DotKernel {
   DotMultiFn multi = nullptr;  // nullptr: call fn per activation row
   const char* isa = "none";    // "plain", "avx2", "avx512"
   DotTileFn tile = nullptr;    // nullptr: MatMul uses multi / fn
+  ActivationLayout act_layout = ActivationLayout::kStandard;
 };
+
+// ConvertActivations into ActivationType(weight), then ApplyActivationLayout(kernel.act_layout):
+// the activations `kernel` takes for weights of type `weight`.
+// REQUIRES: out has ActivationRowBytes(ActivationType(weight), n) bytes.
+void ConvertActivationsFor(const DotKernel& kernel, TensorType weight, const float* x, int64_t n, uint8_t* out);
 
 // The fastest kernel available for `weight` under `features`; fn == nullptr when unsupported.
 DotKernel SelectDot(TensorType weight, const CpuFeatures& features = Features());

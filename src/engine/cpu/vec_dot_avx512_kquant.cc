@@ -7,83 +7,93 @@ namespace {
 
 using namespace avx512;  // its helpers and quant:: block types
 
-// ---- Q4_K / Q5_K × Q8_K ----
+// ---- Q4_K / Q5_K × Q8_K in nibble order ----
 //
 // A super-block has 8 sub-blocks of 32; qs chunk c (32 bytes) holds sub-block 2c in its low
-// nibbles and 2c+1 in its high nibbles. Register k (k = 0..3) holds sub-blocks 2k, 2k+1 in order,
-// matching the 64 activation bytes y.qs[64k .. 64k+63].
+// nibbles and 2c+1 in its high nibbles. These kernels take their activations in
+// ActivationLayout::kQ8KNibbleOrder, so one 64-byte load of quants, masked, is register 2h
+// (sub-blocks 4h, 4h+2) and shifted, register 2h+1 (4h+1, 4h+3): exactly the 64 activation
+// bytes y.qs[64k .. 64k+63] of register k, with no shuffle.
 
-// The 8 six-bit scales and mins of a Q4_K/Q5_K super-block, one byte each.
-inline void UnpackScalesK4(const uint8_t* q, uint64_t* scales, uint64_t* mins) {
-  uint32_t u[3];
-  std::memcpy(u, q, 12);
-  const uint32_t sc_lo = u[0] & 0x3f3f3f3fu;
-  const uint32_t mn_lo = u[1] & 0x3f3f3f3fu;
-  const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-  const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-  *scales = sc_lo | (static_cast<uint64_t>(sc_hi) << 32);
-  *mins = mn_lo | (static_cast<uint64_t>(mn_hi) << 32);
+// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block as 16 int16 lanes: scales of
+// sub-blocks 0..3 in lanes 0..3, mins 0..3 in 4..7, scales 4..7 in 8..11, mins 4..7 in 12..15.
+// Scalar 64-bit arithmetic (about a dozen integer operations) leaves the vector pipes to the
+// products.
+inline __m256i UnpackScalesK4(const uint8_t* q) {
+  uint64_t u01;
+  uint32_t u2;
+  std::memcpy(&u01, q, 8);
+  std::memcpy(&u2, q + 8, 4);
+  const uint64_t low = u01 & 0x3f3f3f3f3f3f3f3full;  // scales 0..3 | mins 0..3
+  const uint64_t top_bits = (u01 >> 2) & 0x3030303030303030ull;
+  const uint64_t nibbles = (u2 | (static_cast<uint64_t>(u2) << 28)) & 0x0f0f0f0f0f0f0f0full;
+  const uint64_t high = nibbles | top_bits;  // scales 4..7 | mins 4..7
+  const __m128i bytes = _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(low)), static_cast<int64_t>(high), 1);
+  return _mm256_cvtepu8_epi16(bytes);
 }
 
 struct RowK4 {
-  __m512i q[4];       // weights of sub-blocks (2k, 2k+1), unsigned bytes
+  __m512i q[4];       // weights of register k (sub-blocks above), unsigned bytes
   __m512i scale2[2];  // int16 lanes: scales for PackPair(dot[2p], dot[2p+1]) (below)
-  __m256i mins;       // int16 pairs: min of sub-block j in lanes 2j, 2j+1
-  float d, dmin;
+  __m256i scales_mins;  // UnpackScalesK4
+  __m128 d_dmin;        // fp32 d, dmin in lanes 0, 1
 };
 
 // Two VPDPBUSD results, each 16 int32 lanes of 4-product sums (|sum| < 2^15 for every K-quant),
 // packed into 32 int16 lanes: 128-bit lane L holds a's lanes 4L..4L+3 then b's lanes 4L..4L+3.
-// One VPDPWSSD against PairScale16 then applies both registers' sub-block scales (adjacent int16
-// lanes always share a sub-block), halving the scale multiplies.
+// One VPDPWSSD against a scale vector from a PairScaleTable then applies both registers' sub-block
+// scales (adjacent int16 lanes always share a sub-block), halving the scale multiplies.
 inline __m512i PackPair(__m512i a, __m512i b) { return _mm512_packs_epi32(a, b); }
 
 // Index vector for VPERMW over a vector of int16 sub-block scales: int16 lane p of
-// PackPair(dot_a, dot_b) gets the scale of its sub-block, where dot_a's int32 lanes belong to
-// sub-blocks first_a + lane / lanes_per_sub_block (likewise dot_b from first_b).
-inline __m512i PairScaleIndex(int first_a, int first_b, int lanes_per_sub_block) {
+// PackPair(dot_a, dot_b) gets the lane of its sub-block's scale, where int32 lanes 4i..4i+3 of
+// dot_a hold sub-block sub_a[i] (likewise dot_b, sub_b) and lane_of maps a sub-block to its scale
+// lane.
+struct PairScaleTable {
   alignas(64) int16_t idx[32];
-  for (int p = 0; p < 32; ++p) {
-    const int dword_lane = 4 * (p / 8) + p % 4;  // int32 lane of dot_a or dot_b it came from
-    idx[p] = static_cast<int16_t>((p % 8 < 4 ? first_a : first_b) + dword_lane / lanes_per_sub_block);
+  constexpr PairScaleTable(const int (&sub_a)[4], const int (&sub_b)[4], bool k4_lanes) : idx{} {
+    for (int p = 0; p < 32; ++p) {
+      const int dword_lane = 4 * (p / 8) + p % 4;  // int32 lane of dot_a or dot_b it came from
+      const int sub = (p % 8 < 4 ? sub_a : sub_b)[dword_lane / 4];
+      idx[p] = static_cast<int16_t>(k4_lanes ? sub + (sub / 4) * 4 : sub);  // UnpackScalesK4's lanes
+    }
   }
-  return _mm512_load_si512(idx);
-}
+  __m512i Load() const { return _mm512_load_si512(idx); }
+};
+
+// Register 2p: sub-blocks 4p (int32 lanes 0..7), 4p+2 (8..15); register 2p+1: 4p+1, 4p+3.
+constexpr PairScaleTable kK4Scales[2] = {PairScaleTable({0, 0, 2, 2}, {1, 1, 3, 3}, true),
+                                         PairScaleTable({4, 4, 6, 6}, {5, 5, 7, 7}, true)};
+// Q6_K register j: sub-blocks 4j .. 4j+3, four int32 lanes each.
+constexpr PairScaleTable kQ6Scales[2] = {PairScaleTable({0, 1, 2, 3}, {4, 5, 6, 7}, false),
+                                         PairScaleTable({8, 9, 10, 11}, {12, 13, 14, 15}, false)};
 
 template <bool kFiveBit>
 inline void UnpackRowK45(const uint8_t* blk, RowK4* row) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  uint16_t d_bits, dmin_bits;
-  std::memcpy(&d_bits, blk, 2);
-  std::memcpy(&dmin_bits, blk + 2, 2);
-  row->d = H(d_bits);
-  row->dmin = H(dmin_bits);
-  uint64_t sc, mn;
-  UnpackScalesK4(blk + 4, &sc, &mn);
-  const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc))));
-  // Register k holds sub-blocks 2k (lanes 0..7) and 2k+1 (lanes 8..15).
-  row->scale2[0] = _mm512_permutexvar_epi16(PairScaleIndex(0, 2, 8), sc16);
-  row->scale2[1] = _mm512_permutexvar_epi16(PairScaleIndex(4, 6, 8), sc16);
-  const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn));
-  row->mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
+  // d, dmin (and two scale bytes, ignored) as floats.
+  row->d_dmin = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk)));
+  row->scales_mins = UnpackScalesK4(blk + 4);
+  const __m512i sc16 = _mm512_castsi256_si512(row->scales_mins);
+  row->scale2[0] = _mm512_permutexvar_epi16(kK4Scales[0].Load(), sc16);
+  row->scale2[1] = _mm512_permutexvar_epi16(kK4Scales[1].Load(), sc16);
   const uint8_t* qs = kFiveBit ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
   for (int h = 0; h < 2; ++h) {
     const __m512i raw = Load512(qs + 64 * h);
-    const __m512i lo = _mm512_and_si512(raw, m4);
-    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-    row->q[2 * h] = _mm512_shuffle_i64x2(lo, hi, 0x44);
-    row->q[2 * h + 1] = _mm512_shuffle_i64x2(lo, hi, 0xEE);
+    row->q[2 * h] = _mm512_and_si512(raw, m4);
+    row->q[2 * h + 1] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
   }
   if constexpr (kFiveBit) {
-    // Fifth bit of element l of sub-block s: bit s of qh[l]. Bytes 32..63 of register k need bit
-    // 2k+1, so the upper half holds qh >> 1.
+    // Fifth bit of element l of sub-block s: bit s of qh[l]. With hh = (qh, qh >> 2), bit 4h of
+    // hh is the bit of register 2h's sub-blocks 4h (bytes 0..31) and 4h+2 (bytes 32..63), and
+    // bit 4h+1 that of register 2h+1.
     const __m256i qh = Load256(reinterpret_cast<const BlockQ5_K*>(blk)->qh);
-    const __m512i hh = _mm512_inserti64x4(Zext(qh), _mm256_srli_epi16(qh, 1), 1);
+    const __m512i hh = _mm512_inserti64x4(Zext(qh), _mm256_srli_epi16(qh, 2), 1);
     const __m512i bit4 = _mm512_set1_epi8(0x10);
     row->q[0] = _mm512_or_si512(row->q[0], _mm512_and_si512(_mm512_slli_epi16(hh, 4), bit4));
-    row->q[1] = _mm512_or_si512(row->q[1], _mm512_and_si512(_mm512_slli_epi16(hh, 2), bit4));
+    row->q[1] = _mm512_or_si512(row->q[1], _mm512_and_si512(_mm512_slli_epi16(hh, 3), bit4));
     row->q[2] = _mm512_or_si512(row->q[2], _mm512_and_si512(hh, bit4));
-    row->q[3] = _mm512_or_si512(row->q[3], _mm512_and_si512(_mm512_srli_epi16(hh, 2), bit4));
+    row->q[3] = _mm512_or_si512(row->q[3], _mm512_and_si512(_mm512_srli_epi16(hh, 1), bit4));
   }
 }
 
@@ -92,28 +102,41 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
                size_t out_stride) {
   const size_t block_bytes = kFiveBit ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
   Acc<R, T> acc;
+  __m256 acc_min[R][T];  // -dmin * d_y * min_j * bsum_j, in UnpackScalesK4's mins lanes
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc_min[r][t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     RowK4 row[R];
     for (int r = 0; r < R; ++r) UnpackRowK45<kFiveBit>(w + r * w_stride + i * block_bytes, &row[r]);
     for (int t = 0; t < T; ++t) {
       const BlockQ8_K* y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + i;
-      const __m256i bsums = Load256(y->bsums);
+      const __m256i bsums = Load256(y->bsums);  // sub-block sums in the mins' lanes, 0 elsewhere
       __m512i yq[4];
       for (int k = 0; k < 4; ++k) yq[k] = Load512(y->qs + 64 * k);
       for (int r = 0; r < R; ++r) {
-        __m512i sumi = _mm512_setzero_si512();
+        __m512i pair[2];
         for (int p = 0; p < 2; ++p) {
           const __m512i dot0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p], yq[2 * p]);
           const __m512i dot1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p + 1], yq[2 * p + 1]);
-          sumi = _mm512_dpwssd_epi32(sumi, PackPair(dot0, dot1), row[r].scale2[p]);
+          pair[p] = PackPair(dot0, dot1);
         }
-        const __m512i mins = Zext(_mm256_madd_epi16(bsums, row[r].mins));
-        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(row[r].d * y->d), acc.v[r][t]);
-        acc.v[r][t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(row[r].dmin * y->d), acc.v[r][t]);
+        const __m512i sumi = _mm512_dpwssd_epi32(_mm512_madd_epi16(pair[0], row[r].scale2[0]), pair[1], row[r].scale2[1]);
+        const __m128 dd = _mm_mul_ps(row[r].d_dmin, _mm_set1_ps(y->d));  // d * d_y, dmin * d_y
+        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_broadcastss_ps(dd), acc.v[r][t]);
+        const __m256 mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(bsums, row[r].scales_mins));
+        acc_min[r][t] = _mm256_fnmadd_ps(mins, _mm256_broadcastss_ps(_mm_movehdup_ps(dd)), acc_min[r][t]);
       }
     }
   }
-  acc.Store(out, out_stride);
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      const __m256 m = acc_min[r][t];
+      __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+      m4 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
+      m4 = _mm_add_ss(m4, _mm_movehdup_ps(m4));
+      out[t * out_stride + r] = _mm512_reduce_add_ps(acc.v[r][t]) + _mm_cvtss_f32(m4);
+    }
+  }
 }
 
 // ---- Q6_K × Q8_K ----
@@ -136,8 +159,8 @@ inline void UnpackRowQ6(const BlockQ6_K* x, RowQ6* row) {
   const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x->scales));
   const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
   // Register j holds sub-blocks 4j .. 4j+3, four int32 lanes each.
-  row->scale2[0] = _mm512_permutexvar_epi16(PairScaleIndex(0, 4, 4), _mm512_castsi256_si512(sc16));
-  row->scale2[1] = _mm512_permutexvar_epi16(PairScaleIndex(8, 12, 4), _mm512_castsi256_si512(sc16));
+  row->scale2[0] = _mm512_permutexvar_epi16(kQ6Scales[0].Load(), _mm512_castsi256_si512(sc16));
+  row->scale2[1] = _mm512_permutexvar_epi16(kQ6Scales[1].Load(), _mm512_castsi256_si512(sc16));
   row->neg32_sc = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(sc16, 5));
   for (int c = 0; c < 2; ++c) {
     const __m512i ql = Load512(x->ql + 64 * c);
@@ -187,11 +210,11 @@ DV_TILE_KERNEL(KQ6_K, 1, (TileQ6_K<R, T>(n, w, ws, a, as, o, os)))
 
 DotKernel Avx512KQuantDot(TensorType weight) {
   switch (weight) {
-#define DV_CASE(T, K) \
-  case TensorType::T: return {&Dot<K>, &Multi<K>, "avx512", &DispatchTile<K>};
-    DV_CASE(kQ4_K, KQ4_K)
-    DV_CASE(kQ5_K, KQ5_K)
-    DV_CASE(kQ6_K, KQ6_K)
+#define DV_CASE(T, K, L) \
+  case TensorType::T: return {&Dot<K>, &Multi<K>, "avx512", &DispatchTile<K>, ActivationLayout::L};
+    DV_CASE(kQ4_K, KQ4_K, kQ8KNibbleOrder)
+    DV_CASE(kQ5_K, KQ5_K, kQ8KNibbleOrder)
+    DV_CASE(kQ6_K, KQ6_K, kStandard)
 #undef DV_CASE
     default: return {};
   }

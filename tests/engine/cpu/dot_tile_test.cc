@@ -64,10 +64,10 @@ std::vector<float> NormalFloats(int64_t n, std::mt19937& rng) {
   return v;
 }
 
-std::vector<uint8_t> Activations(TensorType weight, const std::vector<float>& x) {
-  const TensorType act = ActivationType(weight);
-  std::vector<uint8_t> out(ActivationRowBytes(act, x.size()));
-  ConvertActivations(act, x.data(), x.size(), out.data());
+// x as kernel k takes it for `weight` (its activation layout).
+std::vector<uint8_t> Activations(const DotKernel& k, TensorType weight, const std::vector<float>& x) {
+  std::vector<uint8_t> out(ActivationRowBytes(ActivationType(weight), x.size()));
+  ConvertActivationsFor(k, weight, x.data(), x.size(), out.data());
   return out;
 }
 
@@ -88,15 +88,17 @@ TEST(DotTile, EveryShapeEqualsSingleDotsAndPlainPath) {
     for (int64_t n : Lengths(type)) {
       const size_t w_bytes = RowBytes(type, n);
       const size_t a_bytes = ActivationRowBytes(ActivationType(type), n);
-      std::vector<uint8_t> w, a;
+      std::vector<uint8_t> w, a, a_plain;  // activations in k's layout and in the plain path's
       for (int r = 0; r < kMaxTileRows; ++r) {
         const auto row = RawRow(type, n, rng);
         w.insert(w.end(), row.begin(), row.end());
       }
       for (int t = 0; t < kMaxTileActs; ++t) {
         const auto x = (t % 3 == 0) ? SaturatedFloats(n, rng) : NormalFloats(n, rng);
-        const auto act = Activations(type, x);
+        const auto act = Activations(k, type, x);
         a.insert(a.end(), act.begin(), act.end());
+        const auto act_plain = Activations(plain, type, x);
+        a_plain.insert(a_plain.end(), act_plain.begin(), act_plain.end());
       }
       std::vector<float> wf(n), af(n);
       for (int n_rows = 1; n_rows <= kMaxTileRows; ++n_rows) {
@@ -119,7 +121,7 @@ TEST(DotTile, EveryShapeEqualsSingleDotsAndPlainPath) {
               if (n_rows == 1 && n_act == 1) {
                 // Tolerance from the magnitude of the dequantized terms (float accumulation).
                 ASSERT_TRUE(quant::DequantizeRow(type, {wr, w_bytes}, wf).ok());
-                const float ref = plain.fn(n, wr, at);
+                const float ref = plain.fn(n, wr, a_plain.data() + t * a_bytes);
                 double magnitude = 0;
                 for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(wf[i]) * 130.0;
                 magnitude *= ActivationType(type) == TensorType::kQ8_K
@@ -152,7 +154,7 @@ TEST(DotTile, OneActivationRowTakesAnyNumberOfRows) {
       const auto row = RawRow(type, n, rng);
       w.insert(w.end(), row.begin(), row.end());
     }
-    const auto a = Activations(type, NormalFloats(n, rng));
+    const auto a = Activations(k, type, NormalFloats(n, rng));
     std::vector<float> out(kRows + 1, -7.f);
     k.tile(n, w.data(), w_bytes, kRows, a.data(), a.size(), 1, out.data(), kRows);
     for (int r = 0; r < kRows; ++r) {

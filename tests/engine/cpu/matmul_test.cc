@@ -38,7 +38,7 @@ TEST(MatMul, ThreadedTilesEqualSingleDots) {
         const TensorType act = ActivationType(type);
         std::vector<uint8_t> a(ActivationRowBytes(act, cols));
         for (int64_t t = 0; t < tokens; ++t) {
-          ConvertActivations(act, x.data() + t * cols, cols, a.data());
+          ConvertActivationsFor(w.kernel, type, x.data() + t * cols, cols, a.data());
           for (int64_t r = 0; r < rows; ++r) {
             ASSERT_EQ(y[t * rows + r], w.kernel.fn(cols, wq.data() + r * row_bytes, a.data()))
                 << quant::TypeName(type) << " t=" << t << " r=" << r << " threads=" << threads;

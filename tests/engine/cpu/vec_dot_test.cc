@@ -33,10 +33,10 @@ std::vector<uint8_t> QuantizedRow(TensorType type, const std::vector<float>& x) 
   return out;
 }
 
-std::vector<uint8_t> Activations(TensorType weight, const std::vector<float>& x) {
-  const TensorType act = ActivationType(weight);
-  std::vector<uint8_t> out(ActivationRowBytes(act, x.size()));
-  ConvertActivations(act, x.data(), x.size(), out.data());
+// x as kernel k takes it for `weight` (its activation layout); plain-path layout by default.
+std::vector<uint8_t> Activations(TensorType weight, const std::vector<float>& x, const DotKernel& k = {}) {
+  std::vector<uint8_t> out(ActivationRowBytes(ActivationType(weight), x.size()));
+  ConvertActivationsFor(k, weight, x.data(), x.size(), out.data());
   return out;
 }
 
@@ -94,7 +94,7 @@ TEST(VecDot, EverySimdKernelMatchesPlainPath) {
         double magnitude = 0;
         for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(wf[i] * af[i]);
         for (const DotKernel& k : SimdKernels(c.type)) {
-          const float got = k.fn(n, w.data(), a.data());
+          const float got = k.fn(n, w.data(), Activations(c.type, af, k).data());
           EXPECT_NEAR(got, ref, 1e-5 * magnitude + 1e-6)
               << quant::TypeName(c.type) << " n=" << n << " isa=" << k.isa;
           ++compared;
@@ -117,7 +117,7 @@ TEST(VecDot, MultiRowKernelsEqualSingleRowKernels) {
     const int64_t n = c.lengths.back();
     const auto w = QuantizedRow(c.type, RandomFloats(n, 99));
     std::vector<std::vector<uint8_t>> acts;
-    for (int j = 0; j < kMaxMultiDot; ++j) acts.push_back(Activations(c.type, RandomFloats(n, 200 + j, 2.f)));
+    for (int j = 0; j < kMaxMultiDot; ++j) acts.push_back(Activations(c.type, RandomFloats(n, 200 + j, 2.f), k));
     const size_t stride = acts[0].size();
     std::vector<uint8_t> packed;
     for (const auto& a : acts) packed.insert(packed.end(), a.begin(), a.end());
@@ -169,6 +169,33 @@ TEST(VecDot, Q8KActivationsFollowTheFormat) {
     }
     for (int j = 0; j < 256; ++j) EXPECT_NEAR(b[blk].d * b[blk].qs[j], x[blk * 256 + j], std::fabs(b[blk].d) * 0.5f + 1e-7);
   }
+}
+
+TEST(VecDot, NibbleOrderLayoutPermutesSubBlocksAndSumsThem) {
+  const auto x = RandomFloats(512, 9);
+  std::vector<uint8_t> standard(ActivationRowBytes(TensorType::kQ8_K, 512));
+  ConvertActivations(TensorType::kQ8_K, x.data(), 512, standard.data());
+  std::vector<uint8_t> nibble = standard;
+  ApplyActivationLayout(ActivationLayout::kQ8KNibbleOrder, 512, nibble.data());
+  constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // sub-block at each 32-byte position
+  for (int blk = 0; blk < 2; ++blk) {
+    const auto& s = reinterpret_cast<const BlockQ8_K*>(standard.data())[blk];
+    const auto& p = reinterpret_cast<const BlockQ8_K*>(nibble.data())[blk];
+    EXPECT_EQ(p.d, s.d);
+    for (int pos = 0; pos < 8; ++pos) {
+      for (int j = 0; j < 32; ++j) ASSERT_EQ(p.qs[32 * pos + j], s.qs[32 * kOrder[pos] + j]) << pos << " " << j;
+    }
+    for (int sb = 0; sb < 8; ++sb) {
+      int sum = 0;
+      for (int j = 0; j < 32; ++j) sum += s.qs[32 * sb + j];
+      const int lane = sb < 4 ? 4 + sb : 8 + sb;  // the kernels' mins lanes
+      EXPECT_EQ(p.bsums[lane], sum) << sb;
+      EXPECT_EQ(p.bsums[lane - 4], 0) << sb;
+    }
+  }
+  std::vector<uint8_t> unchanged = standard;
+  ApplyActivationLayout(ActivationLayout::kStandard, 512, unchanged.data());
+  EXPECT_EQ(unchanged, standard);
 }
 
 TEST(VecDot, Q8_0ActivationsEqualTheReferenceQuantizer) {
