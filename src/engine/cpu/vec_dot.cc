@@ -175,11 +175,14 @@ void ApplyActivationLayout(ActivationLayout layout, int64_t n, uint8_t* row) {
   auto* blocks = reinterpret_cast<BlockQ8_K*>(row);
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     BlockQ8_K& b = blocks[i];
-    int8_t tmp[32];
-    for (int half : {0, 128}) {  // swap sub-blocks 1 and 2, 5 and 6
-      std::memcpy(tmp, b.qs + half + 32, 32);
-      std::memcpy(b.qs + half + 32, b.qs + half + 64, 32);
-      std::memcpy(b.qs + half + 64, tmp, 32);
+    int8_t qs[kSuperBlockSize];
+    std::memcpy(qs, b.qs, sizeof(qs));
+    constexpr int kSubBlockAt[4] = {0, 2, 1, 3};  // sub-block (within the half) of each 16-byte piece
+    for (int half = 0; half < 2; ++half) {
+      for (int piece = 0; piece < 8; ++piece) {
+        const int sub_block = 4 * half + kSubBlockAt[piece % 4], first = 16 * (piece / 4);
+        std::memcpy(b.qs + 128 * half + 16 * piece, qs + 32 * sub_block + first, 16);
+      }
     }
     int16_t sums[8];
     for (int j = 0; j < 8; ++j) sums[j] = static_cast<int16_t>(b.bsums[2 * j] + b.bsums[2 * j + 1]);

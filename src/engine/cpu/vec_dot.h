@@ -51,14 +51,16 @@ void ConvertActivations(TensorType act, const float* x, int64_t n, uint8_t* out,
 // Byte order of an activation row, chosen by the weight kernel (DotKernel::act_layout).
 enum class ActivationLayout : uint8_t {
   kStandard,  // as ConvertActivations writes it
-  // Q8_K with each super-block's 32-element sub-blocks in the order 0,2,1,3,4,6,5,7 (the order
-  // in which one 64-byte load of Q4_K/Q5_K quants yields them as low nibbles, then high nibbles)
-  // and bsums holding the sub-block sums in the lanes of the kernels' mins: bsums[4 + j] and
-  // bsums[12 + j] = sums of sub-blocks j and 4 + j (j < 4), the other eight 0.
-  kQ8KNibbleOrder,
+  // Q8_K for the AVX-512 Q4_K/Q5_K tiles. Each half of a super-block (sub-blocks 4h .. 4h+3) is
+  // stored as 16-element pieces: first elements 0..15 of sub-blocks 4h, 4h+2, 4h+1, 4h+3, then
+  // elements 16..31 of the same sub-blocks, so that the two 64-byte registers of a half put the
+  // same sub-block in the same int32 lanes. bsums holds the sub-block sums in the lanes of the
+  // kernels' mins: bsums[4 + j] and bsums[12 + j] = sums of sub-blocks j and 4 + j (j < 4), the
+  // other eight 0.
+  kQ8KSplitSubBlocks,
 };
 // Rearranges a row of n activations in standard layout into `layout` (in place).
-// REQUIRES: a row of ActivationType(weight) = Q8_K for kQ8KNibbleOrder; n a multiple of 256.
+// REQUIRES: a Q8_K row for kQ8KSplitSubBlocks; n a multiple of 256.
 void ApplyActivationLayout(ActivationLayout layout, int64_t n, uint8_t* row);
 
 // w: one row of n weights in `weight` format; a: n activations in ActivationType(weight) format,

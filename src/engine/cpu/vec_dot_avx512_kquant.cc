@@ -7,13 +7,17 @@ namespace {
 
 using namespace avx512;  // its helpers and quant:: block types
 
-// ---- Q4_K / Q5_K × Q8_K in nibble order ----
+// ---- Q4_K / Q5_K × Q8_K ----
 //
 // A super-block has 8 sub-blocks of 32; qs chunk c (32 bytes) holds sub-block 2c in its low
-// nibbles and 2c+1 in its high nibbles. These kernels take their activations in
-// ActivationLayout::kQ8KNibbleOrder, so one 64-byte load of quants, masked, is register 2h
-// (sub-blocks 4h, 4h+2) and shifted, register 2h+1 (4h+1, 4h+3): exactly the 64 activation
-// bytes y.qs[64k .. 64k+63] of register k, with no shuffle.
+// nibbles and 2c+1 in its high nibbles. One 64-byte load of quants covers sub-blocks 4h .. 4h+3:
+// masked, 16-byte lanes (4h 0..15, 4h 16..31, 4h+2 0..15, 4h+2 16..31); shifted, the same for
+// 4h+1 and 4h+3. Two VSHUFI64X2 make register 2h = elements 0..15 of sub-blocks 4h, 4h+2, 4h+1,
+// 4h+3 and register 2h+1 = their elements 16..31, the order of the activations
+// (ActivationLayout::kQ8KSplitSubBlocks). Both registers of a half then hold each sub-block in
+// the same four int32 lanes, so their VPDPBUSD products chain into one accumulator: 8 products
+// per lane, |sum| <= 8 * 31 * 127 < 2^15 for Q5_K, and one PackPair + one VPMADDWD apply all 8
+// sub-block scales.
 
 // The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block as 16 int16 lanes: scales of
 // sub-blocks 0..3 in lanes 0..3, mins 0..3 in 4..7, scales 4..7 in 8..11, mins 4..7 in 12..15.
@@ -33,8 +37,8 @@ inline __m256i UnpackScalesK4(const uint8_t* q) {
 }
 
 struct RowK4 {
-  __m512i q[4];       // weights of register k (sub-blocks above), unsigned bytes
-  __m512i scale2[2];  // int16 lanes: scales for PackPair(dot[2p], dot[2p+1]) (below)
+  __m512i q[4];         // weights of register k (above), unsigned bytes
+  __m512i scales;       // int16 lanes: scales for PackPair(half 0 sums, half 1 sums)
   __m256i scales_mins;  // UnpackScalesK4
   __m128 d_dmin;        // fp32 d, dmin in lanes 0, 1
 };
@@ -61,9 +65,8 @@ struct PairScaleTable {
   __m512i Load() const { return _mm512_load_si512(idx); }
 };
 
-// Register 2p: sub-blocks 4p (int32 lanes 0..7), 4p+2 (8..15); register 2p+1: 4p+1, 4p+3.
-constexpr PairScaleTable kK4Scales[2] = {PairScaleTable({0, 0, 2, 2}, {1, 1, 3, 3}, true),
-                                         PairScaleTable({4, 4, 6, 6}, {5, 5, 7, 7}, true)};
+// Half h's sums: sub-blocks 4h, 4h+2, 4h+1, 4h+3 in int32 lanes 0..3, 4..7, 8..11, 12..15.
+constexpr PairScaleTable kK4Scales({0, 2, 1, 3}, {4, 6, 5, 7}, true);
 // Q6_K register j: sub-blocks 4j .. 4j+3, four int32 lanes each.
 constexpr PairScaleTable kQ6Scales[2] = {PairScaleTable({0, 1, 2, 3}, {4, 5, 6, 7}, false),
                                          PairScaleTable({8, 9, 10, 11}, {12, 13, 14, 15}, false)};
@@ -74,26 +77,29 @@ inline void UnpackRowK45(const uint8_t* blk, RowK4* row) {
   // d, dmin (and two scale bytes, ignored) as floats.
   row->d_dmin = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk)));
   row->scales_mins = UnpackScalesK4(blk + 4);
-  const __m512i sc16 = _mm512_castsi256_si512(row->scales_mins);
-  row->scale2[0] = _mm512_permutexvar_epi16(kK4Scales[0].Load(), sc16);
-  row->scale2[1] = _mm512_permutexvar_epi16(kK4Scales[1].Load(), sc16);
+  row->scales = _mm512_permutexvar_epi16(kK4Scales.Load(), _mm512_castsi256_si512(row->scales_mins));
   const uint8_t* qs = kFiveBit ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
+  __m512i lo[2], hi[2];  // (sub-blocks 4h, 4h+2), (4h+1, 4h+3) in 32-byte halves
   for (int h = 0; h < 2; ++h) {
     const __m512i raw = Load512(qs + 64 * h);
-    row->q[2 * h] = _mm512_and_si512(raw, m4);
-    row->q[2 * h + 1] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+    lo[h] = _mm512_and_si512(raw, m4);
+    hi[h] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
   }
   if constexpr (kFiveBit) {
     // Fifth bit of element l of sub-block s: bit s of qh[l]. With hh = (qh, qh >> 2), bit 4h of
-    // hh is the bit of register 2h's sub-blocks 4h (bytes 0..31) and 4h+2 (bytes 32..63), and
-    // bit 4h+1 that of register 2h+1.
+    // hh is the bit of lo[h]'s sub-blocks 4h (bytes 0..31) and 4h+2 (bytes 32..63), and bit
+    // 4h+1 that of hi[h].
     const __m256i qh = Load256(reinterpret_cast<const BlockQ5_K*>(blk)->qh);
     const __m512i hh = _mm512_inserti64x4(Zext(qh), _mm256_srli_epi16(qh, 2), 1);
     const __m512i bit4 = _mm512_set1_epi8(0x10);
-    row->q[0] = _mm512_or_si512(row->q[0], _mm512_and_si512(_mm512_slli_epi16(hh, 4), bit4));
-    row->q[1] = _mm512_or_si512(row->q[1], _mm512_and_si512(_mm512_slli_epi16(hh, 3), bit4));
-    row->q[2] = _mm512_or_si512(row->q[2], _mm512_and_si512(hh, bit4));
-    row->q[3] = _mm512_or_si512(row->q[3], _mm512_and_si512(_mm512_srli_epi16(hh, 1), bit4));
+    lo[0] = _mm512_or_si512(lo[0], _mm512_and_si512(_mm512_slli_epi16(hh, 4), bit4));
+    hi[0] = _mm512_or_si512(hi[0], _mm512_and_si512(_mm512_slli_epi16(hh, 3), bit4));
+    lo[1] = _mm512_or_si512(lo[1], _mm512_and_si512(hh, bit4));
+    hi[1] = _mm512_or_si512(hi[1], _mm512_and_si512(_mm512_srli_epi16(hh, 1), bit4));
+  }
+  for (int h = 0; h < 2; ++h) {
+    row->q[2 * h] = _mm512_shuffle_i64x2(lo[h], hi[h], 0x88);      // 16-byte lanes 0, 2 of each
+    row->q[2 * h + 1] = _mm512_shuffle_i64x2(lo[h], hi[h], 0xDD);  // lanes 1, 3
   }
 }
 
@@ -107,24 +113,41 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
     for (int t = 0; t < T; ++t) acc_min[r][t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     RowK4 row[R];
-    for (int r = 0; r < R; ++r) UnpackRowK45<kFiveBit>(w + r * w_stride + i * block_bytes, &row[r]);
+    [[maybe_unused]] __m512 d[R];     // T > 1: d and dmin broadcast once per row
+    [[maybe_unused]] __m256 dmin[R];
+    for (int r = 0; r < R; ++r) {
+      UnpackRowK45<kFiveBit>(w + r * w_stride + i * block_bytes, &row[r]);
+      if constexpr (T > 1) {
+        d[r] = _mm512_broadcastss_ps(row[r].d_dmin);
+        dmin[r] = _mm256_broadcastss_ps(_mm_movehdup_ps(row[r].d_dmin));
+      }
+    }
     for (int t = 0; t < T; ++t) {
       const BlockQ8_K* y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + i;
       const __m256i bsums = Load256(y->bsums);  // sub-block sums in the mins' lanes, 0 elsewhere
       __m512i yq[4];
       for (int k = 0; k < 4; ++k) yq[k] = Load512(y->qs + 64 * k);
       for (int r = 0; r < R; ++r) {
-        __m512i pair[2];
-        for (int p = 0; p < 2; ++p) {
-          const __m512i dot0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p], yq[2 * p]);
-          const __m512i dot1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p + 1], yq[2 * p + 1]);
-          pair[p] = PackPair(dot0, dot1);
+        __m512i half_sums[2];
+        for (int h = 0; h < 2; ++h) {
+          const __m512i first = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * h], yq[2 * h]);
+          half_sums[h] = _mm512_dpbusd_epi32(first, row[r].q[2 * h + 1], yq[2 * h + 1]);
         }
-        const __m512i sumi = _mm512_dpwssd_epi32(_mm512_madd_epi16(pair[0], row[r].scale2[0]), pair[1], row[r].scale2[1]);
-        const __m128 dd = _mm_mul_ps(row[r].d_dmin, _mm_set1_ps(y->d));  // d * d_y, dmin * d_y
-        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_broadcastss_ps(dd), acc.v[r][t]);
+        const __m512i sumi = _mm512_madd_epi16(PackPair(half_sums[0], half_sums[1]), row[r].scales);
+        // d * d_y and dmin * d_y, each one float product whatever the tile shape.
+        __m512 d_dy;
+        __m256 dmin_dy;
+        if constexpr (T == 1) {
+          const __m128 dd = _mm_mul_ps(row[r].d_dmin, _mm_set1_ps(y->d));
+          d_dy = _mm512_broadcastss_ps(dd);
+          dmin_dy = _mm256_broadcastss_ps(_mm_movehdup_ps(dd));
+        } else {
+          d_dy = _mm512_mul_ps(d[r], _mm512_set1_ps(y->d));
+          dmin_dy = _mm256_mul_ps(dmin[r], _mm256_set1_ps(y->d));
+        }
+        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d_dy, acc.v[r][t]);
         const __m256 mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(bsums, row[r].scales_mins));
-        acc_min[r][t] = _mm256_fnmadd_ps(mins, _mm256_broadcastss_ps(_mm_movehdup_ps(dd)), acc_min[r][t]);
+        acc_min[r][t] = _mm256_fnmadd_ps(mins, dmin_dy, acc_min[r][t]);
       }
     }
   }
@@ -212,8 +235,8 @@ DotKernel Avx512KQuantDot(TensorType weight) {
   switch (weight) {
 #define DV_CASE(T, K, L) \
   case TensorType::T: return {&Dot<K>, &Multi<K>, "avx512", &DispatchTile<K>, ActivationLayout::L};
-    DV_CASE(kQ4_K, KQ4_K, kQ8KNibbleOrder)
-    DV_CASE(kQ5_K, KQ5_K, kQ8KNibbleOrder)
+    DV_CASE(kQ4_K, KQ4_K, kQ8KSplitSubBlocks)
+    DV_CASE(kQ5_K, KQ5_K, kQ8KSplitSubBlocks)
     DV_CASE(kQ6_K, KQ6_K, kStandard)
 #undef DV_CASE
     default: return {};

@@ -13,9 +13,10 @@
 //     start each VPDPBUSD at -128 * sum(y) (Q4_0: -8 * sum(y)); their prefill tiles make the
 //     activations unsigned (y + 128) instead, so the -128 * sum(x) correction is computed once per
 //     weight block for all activation rows (vec_dot_avx512.cc).
-// Sub-block scales multiply the int32 group sums with VPDPWSSD: a group sum of four byte products
-// fits in int16 (|4 * 63 * 127| < 32768) and the scale sits in the low 16 bits of each int32 lane
-// with zero above it, so one VPDPWSSD lane computes sum * scale exactly.
+// K-quant sub-block scales are applied in int16: two registers of int32 group sums (each within
+// int16: 4 * 63 * 127 for Q6_K, 8 * 31 * 127 for the chained Q4_K/Q5_K sums) are packed with
+// saturation that never triggers into one register of 32 int16 lanes, and one VPMADDWD/VPDPWSSD
+// against the lanes' sub-block scales gives exact int32 sums (vec_dot_avx512_kquant.cc).
 #pragma once
 
 #include <immintrin.h>

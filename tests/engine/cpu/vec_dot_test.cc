@@ -171,19 +171,24 @@ TEST(VecDot, Q8KActivationsFollowTheFormat) {
   }
 }
 
-TEST(VecDot, NibbleOrderLayoutPermutesSubBlocksAndSumsThem) {
+TEST(VecDot, SplitSubBlocksLayoutInterleavesSubBlocksAndSumsThem) {
   const auto x = RandomFloats(512, 9);
   std::vector<uint8_t> standard(ActivationRowBytes(TensorType::kQ8_K, 512));
   ConvertActivations(TensorType::kQ8_K, x.data(), 512, standard.data());
-  std::vector<uint8_t> nibble = standard;
-  ApplyActivationLayout(ActivationLayout::kQ8KNibbleOrder, 512, nibble.data());
-  constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // sub-block at each 32-byte position
+  std::vector<uint8_t> split = standard;
+  ApplyActivationLayout(ActivationLayout::kQ8KSplitSubBlocks, 512, split.data());
   for (int blk = 0; blk < 2; ++blk) {
     const auto& s = reinterpret_cast<const BlockQ8_K*>(standard.data())[blk];
-    const auto& p = reinterpret_cast<const BlockQ8_K*>(nibble.data())[blk];
+    const auto& p = reinterpret_cast<const BlockQ8_K*>(split.data())[blk];
     EXPECT_EQ(p.d, s.d);
-    for (int pos = 0; pos < 8; ++pos) {
-      for (int j = 0; j < 32; ++j) ASSERT_EQ(p.qs[32 * pos + j], s.qs[32 * kOrder[pos] + j]) << pos << " " << j;
+    // Element e of sub-block sb sits in 64-byte register 2 * (sb / 4) + e / 16, in the 16-byte piece
+    // of its sub-block: 0, 2, 1, 3 → pieces 0, 1, 2, 3.
+    constexpr int kPiece[4] = {0, 2, 1, 3};
+    for (int sb = 0; sb < 8; ++sb) {
+      for (int e = 0; e < 32; ++e) {
+        const int at = 64 * (2 * (sb / 4) + e / 16) + 16 * kPiece[sb % 4] + e % 16;
+        ASSERT_EQ(p.qs[at], s.qs[32 * sb + e]) << "sub-block " << sb << " element " << e;
+      }
     }
     for (int sb = 0; sb < 8; ++sb) {
       int sum = 0;
