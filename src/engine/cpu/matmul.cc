@@ -8,14 +8,25 @@ namespace {
 
 constexpr int64_t kTokenTile = 64;             // tokens per pass over a row chunk (activations stay in L2)
 constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds below which one thread does it all
-constexpr int64_t kChunksPerThread = 8;        // work items per thread: balance vs. atomics and prefetch
+constexpr int64_t kMinChunkRows = 16;          // smallest work item (prefetch streams need a run)
 
-// Weight rows per work item: a multiple of kMaxTileRows, about kChunksPerThread items per thread
-// (long contiguous runs keep the hardware prefetcher streaming), at least 16 rows.
-int64_t ChunkRows(int64_t rows, int n_threads) {
-  const int64_t target = rows / (static_cast<int64_t>(n_threads) * kChunksPerThread);
-  const int64_t chunk = std::max<int64_t>(16, target);
-  return (chunk + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
+// Work items of one product: consecutive row ranges whose sizes shrink ("guided"): each takes a
+// 1/(2 * n_threads) share of the rows still left, so the threads stream long runs first and the
+// last items are short — when one thread takes the final item, the other waits at most that
+// long (equal chunks left it idle for half a chunk on average: 5-7 % of decode products, 1-3 %
+// with these). Sizes are multiples of kMaxTileRows, at least kMinChunkRows and at most max_rows.
+struct Chunk {
+  int target;
+  int64_t r0, r1;
+};
+void AppendChunks(int target, int64_t rows, int n_threads, int64_t max_rows, std::vector<Chunk>* chunks) {
+  for (int64_t r = 0; r < rows;) {
+    int64_t size = std::clamp((rows - r) / (2 * static_cast<int64_t>(n_threads)), kMinChunkRows, max_rows);
+    size = (size + kMaxTileRows - 1) / kMaxTileRows * kMaxTileRows;
+    const int64_t end = std::min(rows, r + size);
+    chunks->push_back({target, r, end});
+    r = end;
+  }
 }
 
 constexpr int kMaxTargets = 8;  // products per MatMulShared call
@@ -130,24 +141,25 @@ void MatMulShared(std::span<const MatMulTarget> targets, const float* x, int64_t
   const uint8_t* act[kMaxTargets];
   PrepareActivations(targets, x, n_tokens, parallel, pool, scratch, act);
 
-  // Work items: contiguous row chunks of each product, numbered product by product.
+  // Work items: row ranges of each product, product by product, taken in order.
   const int n_threads = parallel ? pool.size() : 1;
-  int64_t chunk_rows[kMaxTargets], first_chunk[kMaxTargets + 1];
-  first_chunk[0] = 0;
+  std::vector<Chunk> chunks;
   for (size_t i = 0; i < targets.size(); ++i) {
-    chunk_rows[i] = ChunkRows(targets[i].w->rows, n_threads);
-    first_chunk[i + 1] = first_chunk[i] + (targets[i].w->rows + chunk_rows[i] - 1) / chunk_rows[i];
+    // More than kTokenTile tokens pass over a chunk several times: keep it within L2 (about 1/16
+    // of a product); otherwise each chunk is streamed once, the longer the better.
+    const int64_t rows = targets[i].w->rows;
+    const int64_t max_rows =
+        n_tokens > kTokenTile ? std::max(kMinChunkRows, rows / (8 * static_cast<int64_t>(n_threads))) : rows;
+    AppendChunks(static_cast<int>(i), rows, n_threads, max_rows, &chunks);
   }
-  const int64_t n_chunks = first_chunk[targets.size()];
+  const int64_t n_chunks = static_cast<int64_t>(chunks.size());
   std::atomic<int64_t> next{0};
   auto run = [&](int, int) {
-    size_t i = 0;
     for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n_chunks;) {
-      while (c >= first_chunk[i + 1]) ++i;  // chunks are taken in increasing order
-      const WeightMatrix& w = *targets[i].w;
-      const int64_t r0 = (c - first_chunk[i]) * chunk_rows[i], r1 = std::min(w.rows, r0 + chunk_rows[i]);
+      const Chunk& chunk = chunks[static_cast<size_t>(c)];
+      const MatMulTarget& target = targets[static_cast<size_t>(chunk.target)];
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        ProductRows(w, act[i], targets[i].y, r0, r1, t0, std::min(n_tokens, t0 + kTokenTile));
+        ProductRows(*target.w, act[chunk.target], target.y, chunk.r0, chunk.r1, t0, std::min(n_tokens, t0 + kTokenTile));
       }
     }
   };
