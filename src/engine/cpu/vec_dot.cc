@@ -184,13 +184,10 @@ void ApplyActivationLayout(ActivationLayout layout, int64_t n, uint8_t* row) {
         std::memcpy(b.qs + 128 * half + 16 * piece, qs + 32 * sub_block + first, 16);
       }
     }
-    int16_t sums[8];
-    for (int j = 0; j < 8; ++j) sums[j] = static_cast<int16_t>(b.bsums[2 * j] + b.bsums[2 * j + 1]);
-    for (int j = 0; j < 4; ++j) {
-      b.bsums[j] = b.bsums[8 + j] = 0;
-      b.bsums[4 + j] = sums[j];
-      b.bsums[12 + j] = sums[4 + j];
-    }
+    float sums[8];  // d * sub-block sum: the Q4_K/Q5_K tiles' mins term is sum_j (min_j * dmin) * sums[j]
+    for (int j = 0; j < 8; ++j) sums[j] = b.d * static_cast<float>(b.bsums[2 * j] + b.bsums[2 * j + 1]);
+    static_assert(sizeof(sums) == sizeof(b.bsums));
+    std::memcpy(b.bsums, sums, sizeof(sums));
   }
 }
 

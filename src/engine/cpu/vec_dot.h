@@ -54,9 +54,8 @@ enum class ActivationLayout : uint8_t {
   // Q8_K for the AVX-512 Q4_K/Q5_K tiles. Each half of a super-block (sub-blocks 4h .. 4h+3) is
   // stored as 16-element pieces: first elements 0..15 of sub-blocks 4h, 4h+2, 4h+1, 4h+3, then
   // elements 16..31 of the same sub-blocks, so that the two 64-byte registers of a half put the
-  // same sub-block in the same int32 lanes. bsums holds the sub-block sums in the lanes of the
-  // kernels' mins: bsums[4 + j] and bsums[12 + j] = sums of sub-blocks j and 4 + j (j < 4), the
-  // other eight 0.
+  // same sub-block in the same int32 lanes. The 32 bytes of bsums hold 8 floats instead: d times
+  // the sum of sub-block j, j = 0..7.
   kQ8KSplitSubBlocks,
 };
 // Rearranges a row of n activations in standard layout into `layout` (in place).

@@ -19,11 +19,10 @@ using namespace avx512;  // its helpers and quant:: block types
 // per lane, |sum| <= 8 * 31 * 127 < 2^15 for Q5_K, and one PackPair + one VPMADDWD apply all 8
 // sub-block scales.
 
-// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block as 16 int16 lanes: scales of
-// sub-blocks 0..3 in lanes 0..3, mins 0..3 in 4..7, scales 4..7 in 8..11, mins 4..7 in 12..15.
-// Scalar 64-bit arithmetic (about a dozen integer operations) leaves the vector pipes to the
-// products.
-inline __m256i UnpackScalesK4(const uint8_t* q) {
+// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block, one byte each: scales of
+// sub-blocks 0..7 in bytes 0..7, mins in bytes 8..15. Scalar 64-bit arithmetic (about a dozen
+// integer operations) leaves the vector pipes to the products.
+inline __m128i UnpackScalesK4(const uint8_t* q) {
   uint64_t u01;
   uint32_t u2;
   std::memcpy(&u01, q, 8);
@@ -32,16 +31,29 @@ inline __m256i UnpackScalesK4(const uint8_t* q) {
   const uint64_t top_bits = (u01 >> 2) & 0x3030303030303030ull;
   const uint64_t nibbles = (u2 | (static_cast<uint64_t>(u2) << 28)) & 0x0f0f0f0f0f0f0f0full;
   const uint64_t high = nibbles | top_bits;  // scales 4..7 | mins 4..7
-  const __m128i bytes = _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(low)), static_cast<int64_t>(high), 1);
-  return _mm256_cvtepu8_epi16(bytes);
+  const uint64_t scales = (low & 0xffffffffull) | (high << 32);
+  const uint64_t mins = (low >> 32) | (high & 0xffffffff00000000ull);
+  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(scales)), static_cast<int64_t>(mins), 1);
 }
 
+// Float work per (row, activation row) runs on the same two pipes as VPDPBUSD (on this machine a
+// 512-bit FMA costs as much as a VPDPBUSD), so it is kept to three 256-bit operations: the
+// scaled int32 sums are folded to 8 lanes before conversion, and the mins' term is one FMA of
+// per-row floats (min_j * dmin) with per-activation floats (d_y * sum of sub-block j, stored by
+// ActivationLayout::kQ8KSplitSubBlocks in place of bsums).
 struct RowK4 {
-  __m512i q[4];         // weights of register k (above), unsigned bytes
-  __m512i scales;       // int16 lanes: scales for PackPair(half 0 sums, half 1 sums)
-  __m256i scales_mins;  // UnpackScalesK4
-  __m128 d_dmin;        // fp32 d, dmin in lanes 0, 1
+  __m512i q[4];     // weights of register k (above), unsigned bytes
+  __m512i scales;   // int16 lanes: scales for PackPair(half 0 sums, half 1 sums)
+  __m256 mins;      // min_j * dmin, sub-block j in lane j
+  __m128 d_dmin;    // fp32 d, dmin in lanes 0, 1
 };
+
+// Sum of 8 float lanes (the tiles' final reduction; a fixed order).
+inline float ReduceAdd8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 
 // Two VPDPBUSD results, each 16 int32 lanes of 4-product sums (|sum| < 2^15 for every K-quant),
 // packed into 32 int16 lanes: 128-bit lane L holds a's lanes 4L..4L+3 then b's lanes 4L..4L+3.
@@ -50,34 +62,34 @@ struct RowK4 {
 inline __m512i PackPair(__m512i a, __m512i b) { return _mm512_packs_epi32(a, b); }
 
 // Index vector for VPERMW over a vector of int16 sub-block scales: int16 lane p of
-// PackPair(dot_a, dot_b) gets the lane of its sub-block's scale, where int32 lanes 4i..4i+3 of
-// dot_a hold sub-block sub_a[i] (likewise dot_b, sub_b) and lane_of maps a sub-block to its scale
-// lane.
+// PackPair(dot_a, dot_b) gets the scale of its sub-block, where int32 lanes 4i..4i+3 of dot_a
+// hold sub-block sub_a[i] (likewise dot_b, sub_b).
 struct PairScaleTable {
   alignas(64) int16_t idx[32];
-  constexpr PairScaleTable(const int (&sub_a)[4], const int (&sub_b)[4], bool k4_lanes) : idx{} {
+  constexpr PairScaleTable(const int (&sub_a)[4], const int (&sub_b)[4]) : idx{} {
     for (int p = 0; p < 32; ++p) {
       const int dword_lane = 4 * (p / 8) + p % 4;  // int32 lane of dot_a or dot_b it came from
-      const int sub = (p % 8 < 4 ? sub_a : sub_b)[dword_lane / 4];
-      idx[p] = static_cast<int16_t>(k4_lanes ? sub + (sub / 4) * 4 : sub);  // UnpackScalesK4's lanes
+      idx[p] = static_cast<int16_t>((p % 8 < 4 ? sub_a : sub_b)[dword_lane / 4]);
     }
   }
   __m512i Load() const { return _mm512_load_si512(idx); }
 };
 
 // Half h's sums: sub-blocks 4h, 4h+2, 4h+1, 4h+3 in int32 lanes 0..3, 4..7, 8..11, 12..15.
-constexpr PairScaleTable kK4Scales({0, 2, 1, 3}, {4, 6, 5, 7}, true);
+constexpr PairScaleTable kK4Scales({0, 2, 1, 3}, {4, 6, 5, 7});
 // Q6_K register j: sub-blocks 4j .. 4j+3, four int32 lanes each.
-constexpr PairScaleTable kQ6Scales[2] = {PairScaleTable({0, 1, 2, 3}, {4, 5, 6, 7}, false),
-                                         PairScaleTable({8, 9, 10, 11}, {12, 13, 14, 15}, false)};
+constexpr PairScaleTable kQ6Scales[2] = {PairScaleTable({0, 1, 2, 3}, {4, 5, 6, 7}),
+                                         PairScaleTable({8, 9, 10, 11}, {12, 13, 14, 15})};
 
 template <bool kFiveBit>
 inline void UnpackRowK45(const uint8_t* blk, RowK4* row) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   // d, dmin (and two scale bytes, ignored) as floats.
   row->d_dmin = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk)));
-  row->scales_mins = UnpackScalesK4(blk + 4);
-  row->scales = _mm512_permutexvar_epi16(kK4Scales.Load(), _mm512_castsi256_si512(row->scales_mins));
+  const __m128i scales_mins = UnpackScalesK4(blk + 4);
+  row->scales = _mm512_permutexvar_epi16(kK4Scales.Load(), _mm512_castsi256_si512(_mm256_cvtepu8_epi16(scales_mins)));
+  const __m256 dmin = _mm256_broadcastss_ps(_mm_movehdup_ps(row->d_dmin));
+  row->mins = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(scales_mins, scales_mins))), dmin);
   const uint8_t* qs = kFiveBit ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
   __m512i lo[2], hi[2];  // (sub-blocks 4h, 4h+2), (4h+1, 4h+3) in 32-byte halves
   for (int h = 0; h < 2; ++h) {
@@ -107,24 +119,21 @@ template <int R, int T, bool kFiveBit>
 void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
                size_t out_stride) {
   const size_t block_bytes = kFiveBit ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  Acc<R, T> acc;
-  __m256 acc_min[R][T];  // -dmin * d_y * min_j * bsum_j, in UnpackScalesK4's mins lanes
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc_min[r][t] = _mm256_setzero_ps();
+  __m256 acc[R][T], acc_min[R][T];  // d * d_y * scaled sums; -(min_j * dmin) * (d_y * bsum_j)
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) acc[r][t] = acc_min[r][t] = _mm256_setzero_ps();
+  }
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     RowK4 row[R];
-    [[maybe_unused]] __m512 d[R];     // T > 1: d and dmin broadcast once per row
-    [[maybe_unused]] __m256 dmin[R];
+    [[maybe_unused]] __m256 d[R];  // T > 1: d broadcast once per row
     for (int r = 0; r < R; ++r) {
       UnpackRowK45<kFiveBit>(w + r * w_stride + i * block_bytes, &row[r]);
-      if constexpr (T > 1) {
-        d[r] = _mm512_broadcastss_ps(row[r].d_dmin);
-        dmin[r] = _mm256_broadcastss_ps(_mm_movehdup_ps(row[r].d_dmin));
-      }
+      if constexpr (T > 1) d[r] = _mm256_broadcastss_ps(row[r].d_dmin);
     }
+#pragma GCC unroll 8  // keeps every accumulator in a register
     for (int t = 0; t < T; ++t) {
       const BlockQ8_K* y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + i;
-      const __m256i bsums = Load256(y->bsums);  // sub-block sums in the mins' lanes, 0 elsewhere
+      const __m256 y_sums = _mm256_loadu_ps(reinterpret_cast<const float*>(y->bsums));  // d_y * sub-block sums
       __m512i yq[4];
       for (int k = 0; k < 4; ++k) yq[k] = Load512(y->qs + 64 * k);
       for (int r = 0; r < R; ++r) {
@@ -134,30 +143,22 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
           half_sums[h] = _mm512_dpbusd_epi32(first, row[r].q[2 * h + 1], yq[2 * h + 1]);
         }
         const __m512i sumi = _mm512_madd_epi16(PackPair(half_sums[0], half_sums[1]), row[r].scales);
-        // d * d_y and dmin * d_y, each one float product whatever the tile shape.
-        __m512 d_dy;
-        __m256 dmin_dy;
+        const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+        // d * d_y: one float product whatever the tile shape.
+        __m256 d_dy;
         if constexpr (T == 1) {
-          const __m128 dd = _mm_mul_ps(row[r].d_dmin, _mm_set1_ps(y->d));
-          d_dy = _mm512_broadcastss_ps(dd);
-          dmin_dy = _mm256_broadcastss_ps(_mm_movehdup_ps(dd));
+          d_dy = _mm256_broadcastss_ps(_mm_mul_ss(row[r].d_dmin, _mm_set_ss(y->d)));
         } else {
-          d_dy = _mm512_mul_ps(d[r], _mm512_set1_ps(y->d));
-          dmin_dy = _mm256_mul_ps(dmin[r], _mm256_set1_ps(y->d));
+          d_dy = _mm256_mul_ps(d[r], _mm256_set1_ps(y->d));
         }
-        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d_dy, acc.v[r][t]);
-        const __m256 mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(bsums, row[r].scales_mins));
-        acc_min[r][t] = _mm256_fnmadd_ps(mins, dmin_dy, acc_min[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum8), d_dy, acc[r][t]);
+        acc_min[r][t] = _mm256_fnmadd_ps(row[r].mins, y_sums, acc_min[r][t]);
       }
     }
   }
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) {
-      const __m256 m = acc_min[r][t];
-      __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-      m4 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
-      m4 = _mm_add_ss(m4, _mm_movehdup_ps(m4));
-      out[t * out_stride + r] = _mm512_reduce_add_ps(acc.v[r][t]) + _mm_cvtss_f32(m4);
+      out[t * out_stride + r] = ReduceAdd8(_mm256_add_ps(acc[r][t], acc_min[r][t]));
     }
   }
 }
@@ -201,27 +202,39 @@ inline void UnpackRowQ6(const BlockQ6_K* x, RowQ6* row) {
 template <int R, int T>
 void TileQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
               size_t out_stride) {
-  Acc<R, T> acc;
+  __m256 acc[R][T];  // 8 lanes: the 512-bit sums are folded before conversion (see RowK4)
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  }
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     RowQ6 row[R];
     for (int r = 0; r < R; ++r) UnpackRowQ6(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride) + i, &row[r]);
+#pragma GCC unroll 8  // keeps every accumulator in a register
     for (int t = 0; t < T; ++t) {
       const BlockQ8_K* y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride) + i;
       const __m256i bsums = Load256(y->bsums);
       __m512i yq[4];
       for (int j = 0; j < 4; ++j) yq[j] = Load512(y->qs + 64 * j);
       for (int r = 0; r < R; ++r) {
-        __m512i sumi = Zext(_mm256_madd_epi16(bsums, row[r].neg32_sc));
+        __m512i pair[2];
         for (int p = 0; p < 2; ++p) {
           const __m512i dot0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p], yq[2 * p]);
           const __m512i dot1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), row[r].q[2 * p + 1], yq[2 * p + 1]);
-          sumi = _mm512_dpwssd_epi32(sumi, PackPair(dot0, dot1), row[r].scale2[p]);
+          pair[p] = PackPair(dot0, dot1);
         }
-        acc.v[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(row[r].d * y->d), acc.v[r][t]);
+        const __m512i sumi = _mm512_dpwssd_epi32(_mm512_madd_epi16(pair[0], row[r].scale2[0]), pair[1], row[r].scale2[1]);
+        const __m256i bias = _mm256_madd_epi16(bsums, row[r].neg32_sc);
+        const __m256i sum8 = _mm256_add_epi32(
+            _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1)), bias);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum8), _mm256_set1_ps(row[r].d * y->d), acc[r][t]);
       }
     }
   }
-  acc.Store(out, out_stride);
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      out[t * out_stride + r] = ReduceAdd8(acc[r][t]);
+    }
+  }
 }
 
 DV_TILE_KERNEL(KQ4_K, 1, (TileQ45_K<R, T, false>(n, w, ws, a, as, o, os)))

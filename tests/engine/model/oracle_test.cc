@@ -100,11 +100,12 @@ TEST_P(OracleTest, LogprobsAgreeWithLlamaCpp) {
 // order), q4_k_m 4.7e-3 (16 of 64 steps flip an activation rounding, the others agree to 4e-7),
 // q5_k_m 4.3e-4, q6_k 4.4e-7; with the default (fastest) kernels q8_0 2.6e-7 (the AVX-512 Q8_0 tile sums
 // in llama.cpp's order), q4_0 9.2e-3 (the AVX-512 Q4_0 tile sums in the same order as the AVX2 one),
-// q4_k_m 1.1e-2, q5_k_m 6.7e-4, q6_k 3.7e-3: the AVX-512 K-quant tiles pack int32 sums into int16
-// before scaling (Q4_K/Q5_K after chaining two registers' products per lane) and the Q4_K/Q5_K ones
-// keep the mins' products in a separate 8-lane accumulator, so their float lanes hold other partial
-// sums than llama.cpp's 8 lanes and a last-bit difference flips an activation rounding at a few steps
-// (they were 7.9e-4, 1.2e-2 and 4.9e-7 before those faster forms). F16 stays at 1.5e-3 because
+// q4_k_m 6.3e-3, q5_k_m 2.2e-3, q6_k 4.5e-7: the AVX-512 K-quant tiles pack int32 sums into int16
+// before scaling (Q4_K/Q5_K after chaining two registers' products per lane), fold them to 8 lanes
+// and accumulate in 8 float lanes like llama.cpp (Q6_K then agrees to 5e-7), but the Q4_K/Q5_K
+// tiles keep the mins' products as separate float products (min_j * dmin) * (d_y * bsum_j), so a
+// last-bit difference flips an activation rounding at a few steps (7.9e-4 and 1.2e-2 before those
+// faster forms). F16 stays at 1.5e-3 because
 // llama.cpp rounds activations to fp16 for F16 weights where we keep float (HF transformers agreement,
 // hf_logits_test).
 INSTANTIATE_TEST_SUITE_P(
