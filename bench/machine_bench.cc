@@ -1,8 +1,9 @@
 // The machine's own limits, against which the engine's figures are read (docs/BENCHMARKS.md):
 //   * BM_StreamRead: memory bandwidth of a plain streaming read of 1 GiB (2 MiB huge pages, as the
 //     engine holds weights, or 4 KiB pages), split over 1 or 2 threads — the ceiling of decode speed;
-//   * BM_Vpdpbusd: throughput of independent VPDPBUSD instructions (256- and 512-bit, 24
-//     accumulator chains) — the ceiling of the int8 products in the quantized matrix kernels.
+//   * BM_VectorOps: throughput of independent VPDPBUSD (256- and 512-bit) and 512-bit FMA, alone
+//     and mixed — the ceiling of the int8 products in the quantized matrix kernels, and which
+//     other instructions share their pipes.
 //
 //   ./build/bin/bench_machine --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -66,60 +67,55 @@ void BM_StreamRead(benchmark::State& state) {
 }
 BENCHMARK(BM_StreamRead)->Args({1, 1})->Args({2, 1})->Args({1, 0})->Args({2, 0})->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// 24 independent accumulator chains of n VPDPBUSD each; returns a lane so the work is kept.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) int32_t Vpdpbusd512(int64_t n) {
-  __m512i acc[24];
-  for (int k = 0; k < 24; ++k) acc[k] = _mm512_set1_epi32(k);
-  __m512i a = _mm512_set1_epi8(3);
-  const __m512i b = _mm512_set1_epi8(5);
+// Throughput of independent vector instructions, written in assembly with fixed registers (from
+// C++ intrinsics GCC kept the accumulators in memory, which measured the stores instead):
+// 16 accumulators zmm0..15 (or ymm), inputs zmm30/31.
+#define DV_REG16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define DV_REG8(X) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+#define DV_DPBUSD_Z(i) "vpdpbusd %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+#define DV_DPBUSD_Y(i) "vpdpbusd %%ymm30, %%ymm31, %%ymm" #i "\n\t"
+#define DV_FMA_Z(i) "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+#define DV_PACK_Z(i) "vpackssdw %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+#define DV_CLOBBERS                                                                                            \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+      "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23"
+
+enum VectorLoop { kDpbusd256, kDpbusd512, kFma512, kDpbusdFma512, kDpbusdPack512 };
+
+// Runs n iterations of the loop body; returns the VPDPBUSD (or FMA) instructions per iteration.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) int VectorLoopRun(VectorLoop loop, int64_t n) {
+  __asm__ volatile("vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31" ::: "xmm30", "xmm31");
   for (int64_t i = 0; i < n; ++i) {
-#pragma GCC unroll 24
-    for (int k = 0; k < 24; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
-    __asm__ volatile("" : "+v"(a));  // keeps the loop from being folded
+    switch (loop) {
+      case kDpbusd256: __asm__ volatile(DV_REG16(DV_DPBUSD_Y)::: DV_CLOBBERS); break;
+      case kDpbusd512: __asm__ volatile(DV_REG16(DV_DPBUSD_Z)::: DV_CLOBBERS); break;
+      case kFma512: __asm__ volatile(DV_REG16(DV_FMA_Z)::: DV_CLOBBERS); break;
+      case kDpbusdFma512: __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_FMA_Z)::: DV_CLOBBERS); break;
+      case kDpbusdPack512: __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_PACK_Z)::: DV_CLOBBERS); break;
+    }
   }
-  int32_t s = 0;
-  for (int k = 0; k < 24; ++k) {
-    int32_t lanes[16];
-    std::memcpy(lanes, &acc[k], sizeof lanes);
-    s += lanes[0];
-  }
-  return s;
+  return 16;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) int32_t Vpdpbusd256(int64_t n) {
-  __m256i acc[24];
-  for (int k = 0; k < 24; ++k) acc[k] = _mm256_set1_epi32(k);
-  __m256i a = _mm256_set1_epi8(3);
-  const __m256i b = _mm256_set1_epi8(5);
-  for (int64_t i = 0; i < n; ++i) {
-#pragma GCC unroll 24
-    for (int k = 0; k < 24; ++k) acc[k] = _mm256_dpbusd_epi32(acc[k], a, b);
-    __asm__ volatile("" : "+v"(a));
-  }
-  int32_t s = 0;
-  for (int k = 0; k < 24; ++k) {
-    int32_t lanes[8];
-    std::memcpy(lanes, &acc[k], sizeof lanes);
-    s += lanes[0];
-  }
-  return s;
-}
-
-// arg: vector width in bits. ops/s = VPDPBUSD instructions per second on one thread.
-void BM_Vpdpbusd(benchmark::State& state) {
+// arg: VectorLoop. ops/s = the loop's 16 VPDPBUSD (or FMA) per iteration, per second, one thread.
+// The mixed loops add 8 VFMADD231PS or 8 VPACKSSDW per iteration: if ops/s drops, they compete for
+// the same execution pipes (on Zen 4: FMA yes, pack no).
+void BM_VectorOps(benchmark::State& state) {
   if (!dv::cpu::Features().avx512_vnni) {
     state.SkipWithError("no AVX-512 VNNI");
     return;
   }
   constexpr int64_t kIterations = 1 << 20;
-  int32_t out = 0;
-  for (auto _ : state) {
-    out = state.range(0) == 512 ? Vpdpbusd512(kIterations) : Vpdpbusd256(kIterations);
-    benchmark::DoNotOptimize(out);
-  }
-  state.counters["ops/s"] = benchmark::Counter(24.0 * kIterations * state.iterations(), benchmark::Counter::kIsRate);
+  const auto loop = static_cast<VectorLoop>(state.range(0));
+  int per_iteration = 0;
+  for (auto _ : state) per_iteration = VectorLoopRun(loop, kIterations);
+  state.counters["ops/s"] =
+      benchmark::Counter(static_cast<double>(per_iteration) * kIterations * state.iterations(), benchmark::Counter::kIsRate);
+  static const char* const kNames[] = {"vpdpbusd ymm", "vpdpbusd zmm", "vfmadd zmm", "vpdpbusd zmm + 8 vfmadd",
+                                       "vpdpbusd zmm + 8 vpackssdw"};
+  state.SetLabel(kNames[state.range(0)]);
 }
-BENCHMARK(BM_Vpdpbusd)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_VectorOps)->DenseRange(kDpbusd256, kDpbusdPack512)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
