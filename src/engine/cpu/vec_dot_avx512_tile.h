@@ -41,20 +41,6 @@ inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i Zext(__m256i v) { return _mm512_zextsi256_si512(v); }
 
-// Tile state shared by the kernels: one float accumulator per (row, activation) pair.
-template <int R, int T>
-struct Acc {
-  __m512 v[R][T];
-  Acc() {
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) v[r][t] = _mm512_setzero_ps();
-  }
-  void Store(float* out, size_t out_stride) const {
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) out[t * out_stride + r] = _mm512_reduce_add_ps(v[r][t]);
-  }
-};
-
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
 
 // REQUIRES: 2 <= n_act <= kMaxTileActs (one activation row goes through DispatchTile's row loop).
