@@ -125,10 +125,10 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
   }
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     RowK4 row[R];
-    [[maybe_unused]] __m256 d[R];  // T > 1: d broadcast once per row
+    __m256 d[R];  // d broadcast once per row
     for (int r = 0; r < R; ++r) {
       UnpackRowK45<kFiveBit>(w + r * w_stride + i * block_bytes, &row[r]);
-      if constexpr (T > 1) d[r] = _mm256_broadcastss_ps(row[r].d_dmin);
+      d[r] = _mm256_broadcastss_ps(row[r].d_dmin);
     }
 #pragma GCC unroll 8  // keeps every accumulator in a register
     for (int t = 0; t < T; ++t) {
@@ -144,13 +144,7 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
         }
         const __m512i sumi = _mm512_madd_epi16(PackPair(half_sums[0], half_sums[1]), row[r].scales);
         const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
-        // d * d_y: one float product whatever the tile shape.
-        __m256 d_dy;
-        if constexpr (T == 1) {
-          d_dy = _mm256_broadcastss_ps(_mm_mul_ss(row[r].d_dmin, _mm_set_ss(y->d)));
-        } else {
-          d_dy = _mm256_mul_ps(d[r], _mm256_set1_ps(y->d));
-        }
+        const __m256 d_dy = _mm256_mul_ps(d[r], _mm256_set1_ps(y->d));
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum8), d_dy, acc[r][t]);
         acc_min[r][t] = _mm256_fnmadd_ps(row[r].mins, y_sums, acc_min[r][t]);
       }
