@@ -42,13 +42,6 @@ struct Q4_0Weights {
   static __m256i Signed(const Block* x) { return _mm256_sub_epi8(Unsigned(x), _mm256_set1_epi8(8)); }
 };
 
-inline float Hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 template <typename W>
 const typename W::Block* WeightBlock(const uint8_t* row, int64_t b) {
   return reinterpret_cast<const typename W::Block*>(row) + b;

@@ -48,13 +48,6 @@ struct RowK4 {
   __m128 d_dmin;    // fp32 d, dmin in lanes 0, 1
 };
 
-// Sum of 8 float lanes (the tiles' final reduction; a fixed order).
-inline float ReduceAdd8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 // Two VPDPBUSD results, each 16 int32 lanes of 4-product sums (|sum| < 2^15 for every K-quant),
 // packed into 32 int16 lanes: 128-bit lane L holds a's lanes 4L..4L+3 then b's lanes 4L..4L+3.
 // One VPDPWSSD against a scale vector from a PairScaleTable then applies both registers' sub-block
@@ -152,7 +145,7 @@ void TileQ45_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, s
   }
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) {
-      out[t * out_stride + r] = ReduceAdd8(_mm256_add_ps(acc[r][t], acc_min[r][t]));
+      out[t * out_stride + r] = Hsum8(_mm256_add_ps(acc[r][t], acc_min[r][t]));
     }
   }
 }
@@ -226,7 +219,7 @@ void TileQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, si
   }
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) {
-      out[t * out_stride + r] = ReduceAdd8(acc[r][t]);
+      out[t * out_stride + r] = Hsum8(acc[r][t]);
     }
   }
 }

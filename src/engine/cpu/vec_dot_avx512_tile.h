@@ -41,6 +41,13 @@ inline __m512i Load512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i Zext(__m256i v) { return _mm512_zextsi256_si512(v); }
 
+// Sum of 8 float lanes in a fixed order (the tiles' final reduction).
+inline float Hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
 
 // REQUIRES: 2 <= n_act <= kMaxTileActs (one activation row goes through DispatchTile's row loop).
