@@ -125,7 +125,7 @@ void GemvArgs(benchmark::internal::Benchmark* b) {
 void GemmArgs(benchmark::internal::Benchmark* b) {
   b->Args({8960, 1536, 512, 1})->Args({1536, 8960, 512, 1})->Args({8960, 1536, 512, 2});
   // One decode step of 8 concurrent sequences (the server's batch).
-  b->Args({8960, 1536, 8, 1})->Args({1536, 8960, 8, 1})->Args({65536, 1536, 8, 2});
+  b->Args({8960, 1536, 8, 1})->Args({1536, 8960, 8, 1})->Args({65536, 1536, 8, 2})->Args({1024, 1536, 8, 1})->Args({256, 8960, 8, 1});
   b->Unit(benchmark::kMillisecond);
 }
 

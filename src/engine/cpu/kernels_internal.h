@@ -22,5 +22,7 @@ void Avx2QuantizeQ8_K(const float* x, int64_t n, uint8_t* out);
 DotKernel Avx512VnniDot(TensorType weight);
 // The K-quant part of Avx512VnniDot (vec_dot_avx512_kquant.cc).
 DotKernel Avx512KQuantDot(TensorType weight);
+// Panel kernels (vec_dot_avx512_panel.cc): Q4_K, Q6_K; nullptr otherwise.
+DotPanelFn Avx512PanelDot(TensorType weight);
 
 }  // namespace dv::cpu::internal

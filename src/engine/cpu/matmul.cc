@@ -1,5 +1,7 @@
 #include "engine/cpu/matmul.h"
 
+#include "engine/cpu/activation_panel.h"
+
 #include <algorithm>
 #include <atomic>
 
@@ -7,6 +9,7 @@ namespace dv::cpu {
 namespace {
 
 constexpr int64_t kTokenTile = 64;             // tokens per pass over a row chunk (activations stay in L2)
+static_assert(kTokenTile % kPanelTokens == 0);
 constexpr int64_t kMinParallelWork = 1 << 17;  // multiply-adds below which one thread does it all
 constexpr int64_t kMinChunkRows = 16;          // smallest work item (prefetch streams need a run)
 
@@ -31,41 +34,76 @@ void AppendChunks(int target, int64_t rows, int n_threads, int64_t max_rows, std
 
 constexpr int kMaxTargets = 8;  // products per MatMulShared call
 
-// Converts x into each distinct activation format and layout of the targets (threaded over tokens for
+bool UsesPanel(const DotKernel& k, int64_t n_tokens) { return k.panel != nullptr && n_tokens >= kPanelMinTokens; }
+
+// How a product takes its activations: rows of `format` in `layout`, or panels of `panel`.
+struct ActivationForm {
+  TensorType format = TensorType::kF32;
+  ActivationLayout layout = ActivationLayout::kStandard;
+  PanelLayout panel = PanelLayout::kNone;
+  bool operator==(const ActivationForm&) const = default;
+
+  static ActivationForm Of(const DotKernel& k, TensorType weight, int64_t n_tokens) {
+    const TensorType format = ActivationType(weight);
+    if (UsesPanel(k, n_tokens)) return {format, ActivationLayout::kStandard, k.panel_layout};
+    return {format, k.act_layout, PanelLayout::kNone};
+  }
+  // Bytes for n_tokens tokens of cols elements (0: the float input is used as it is).
+  size_t Bytes(int64_t cols, int64_t n_tokens) const {
+    if (format == TensorType::kF32) return 0;
+    if (panel != PanelLayout::kNone) return PanelBytes(panel, cols) * static_cast<size_t>(PanelCount(n_tokens));
+    return ActivationRowBytes(format, cols) * static_cast<size_t>(n_tokens);
+  }
+  static int64_t PanelCount(int64_t n_tokens) { return (n_tokens + kPanelTokens - 1) / kPanelTokens; }
+};
+
+// Converts x into each distinct activation form of the targets (threaded over tokens or panels for
 // prefill); act[i] points at target i's activations.
 void PrepareActivations(std::span<const MatMulTarget> targets, const float* x, int64_t n_tokens, bool parallel,
                         WorkerPool& pool, std::vector<uint8_t>& scratch, const uint8_t** act) {
   const int64_t cols = targets[0].w->cols;
-  TensorType formats[kMaxTargets];
-  ActivationLayout layouts[kMaxTargets];
+  ActivationForm forms[kMaxTargets];
   size_t offsets[kMaxTargets];
-  int n_formats = 0;
+  int n_forms = 0;
   size_t total = 0;
-  int format_of[kMaxTargets];
+  int form_of[kMaxTargets];
   for (size_t i = 0; i < targets.size(); ++i) {
-    const TensorType f = ActivationType(targets[i].w->type);
-    const ActivationLayout layout = targets[i].w->kernel.act_layout;
+    const ActivationForm f = ActivationForm::Of(targets[i].w->kernel, targets[i].w->type, n_tokens);
     int k = 0;
-    while (k < n_formats && (formats[k] != f || layouts[k] != layout)) ++k;
-    if (k == n_formats) {
-      formats[n_formats] = f;
-      layouts[n_formats] = layout;
-      offsets[n_formats++] = total;
-      if (f != TensorType::kF32) total += ActivationRowBytes(f, cols) * static_cast<size_t>(n_tokens);
+    while (k < n_forms && !(forms[k] == f)) ++k;
+    if (k == n_forms) {
+      forms[n_forms] = f;
+      offsets[n_forms++] = total;
+      total += (f.Bytes(cols, n_tokens) + 63) / 64 * 64;  // panels are read in aligned 64-byte loads
     }
-    format_of[i] = k;
+    form_of[i] = k;
   }
-  scratch.resize(total);
+  scratch.resize(total + 64);
+  uint8_t* const base = scratch.data() + (-reinterpret_cast<uintptr_t>(scratch.data()) & 63);
   auto convert = [&](int thread, int n_threads) {
-    int64_t t0, t1;
-    WorkerPool::Split(n_tokens, thread, n_threads, 1, &t0, &t1);
-    for (int k = 0; k < n_formats; ++k) {
-      if (formats[k] == TensorType::kF32) continue;
-      const size_t row = ActivationRowBytes(formats[k], cols);
-      for (int64_t t = t0; t < t1; ++t) {
-        uint8_t* out = scratch.data() + offsets[k] + t * row;
-        ConvertActivations(formats[k], x + t * cols, cols, out);
-        ApplyActivationLayout(layouts[k], cols, out);
+    for (int k = 0; k < n_forms; ++k) {
+      const ActivationForm& f = forms[k];
+      if (f.format == TensorType::kF32) continue;
+      const size_t row = ActivationRowBytes(f.format, cols);
+      int64_t b0, b1;
+      if (f.panel == PanelLayout::kNone) {
+        WorkerPool::Split(n_tokens, thread, n_threads, 1, &b0, &b1);
+        for (int64_t t = b0; t < b1; ++t) {
+          uint8_t* out = base + offsets[k] + t * row;
+          ConvertActivations(f.format, x + t * cols, cols, out);
+          ApplyActivationLayout(f.layout, cols, out);
+        }
+        continue;
+      }
+      // Panels: quantize each group of kPanelTokens tokens to standard rows, then interleave.
+      thread_local std::vector<uint8_t> rows;
+      rows.resize(row * kPanelTokens);
+      const size_t panel_bytes = PanelBytes(f.panel, cols);
+      WorkerPool::Split(ActivationForm::PanelCount(n_tokens), thread, n_threads, 1, &b0, &b1);
+      for (int64_t p = b0; p < b1; ++p) {
+        const int n_act = static_cast<int>(std::min<int64_t>(kPanelTokens, n_tokens - p * kPanelTokens));
+        for (int t = 0; t < n_act; ++t) ConvertActivations(f.format, x + (p * kPanelTokens + t) * cols, cols, rows.data() + t * row);
+        BuildActivationPanel(f.panel, cols, rows.data(), row, n_act, base + offsets[k] + p * panel_bytes);
       }
     }
   };
@@ -77,16 +115,26 @@ void PrepareActivations(std::span<const MatMulTarget> targets, const float* x, i
     }
   }
   for (size_t i = 0; i < targets.size(); ++i) {
-    const int k = format_of[i];
-    act[i] = formats[k] == TensorType::kF32 ? reinterpret_cast<const uint8_t*>(x) : scratch.data() + offsets[k];
+    const int k = form_of[i];
+    act[i] = forms[k].format == TensorType::kF32 ? reinterpret_cast<const uint8_t*>(x) : base + offsets[k];
   }
 }
 
-// y[t, r0..r1) of one product for tokens [t0, t1).
-void ProductRows(const WeightMatrix& w, const uint8_t* a, float* y, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+// y[t, r0..r1) of one product for tokens [t0, t1) of n_tokens; t0 a multiple of kPanelTokens.
+void ProductRows(const WeightMatrix& w, const uint8_t* a, float* y, int64_t r0, int64_t r1, int64_t t0, int64_t t1,
+                 int64_t n_tokens) {
   const DotKernel& k = w.kernel;
-  const size_t act_row = ActivationRowBytes(ActivationType(w.type), w.cols);
   const size_t out_stride = static_cast<size_t>(w.rows);
+  if (UsesPanel(k, n_tokens)) {
+    const size_t panel_bytes = PanelBytes(k.panel_layout, w.cols);
+    for (int64_t t = t0; t < t1; t += kPanelTokens) {
+      const int n_act = static_cast<int>(std::min<int64_t>(kPanelTokens, t1 - t));
+      k.panel(w.cols, w.data + static_cast<size_t>(r0) * w.row_bytes, w.row_bytes, static_cast<int>(r1 - r0),
+              a + static_cast<size_t>(t / kPanelTokens) * panel_bytes, n_act, y + t * out_stride + r0, out_stride);
+    }
+    return;
+  }
+  const size_t act_row = ActivationRowBytes(ActivationType(w.type), w.cols);
   if (k.tile != nullptr) {
     // Tiles of up to kMaxTileRows rows × kMaxTileActs tokens; for one token (decode) the whole row
     // range in one call, computed row after row (vec_dot.h).
@@ -159,7 +207,8 @@ void MatMulShared(std::span<const MatMulTarget> targets, const float* x, int64_t
       const Chunk& chunk = chunks[static_cast<size_t>(c)];
       const MatMulTarget& target = targets[static_cast<size_t>(chunk.target)];
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        ProductRows(*target.w, act[chunk.target], target.y, chunk.r0, chunk.r1, t0, std::min(n_tokens, t0 + kTokenTile));
+        ProductRows(*target.w, act[chunk.target], target.y, chunk.r0, chunk.r1, t0, std::min(n_tokens, t0 + kTokenTile),
+                    n_tokens);
       }
     }
   };

@@ -3,7 +3,8 @@
 // Shapes: W is [rows, cols] (rows = output features, each row `row_bytes` bytes of `type`),
 // x is [n_tokens, cols] floats, y is [n_tokens, rows] floats (row-major).
 // One token is a matrix × vector product (decode); many tokens are processed in tiles of weight
-// rows so that each tile is read from memory once for all tokens (prefill).
+// rows so that each tile is read from memory once for all tokens (prefill, batched decode), or in
+// 8-token panels where the kernel has them (Q4_K, Q6_K with AVX-512 VNNI).
 //
 // Thread safety: MatMul uses `pool` (not re-entrant) and `scratch`; one call at a time per pair.
 #pragma once
@@ -29,6 +30,11 @@ struct WeightMatrix {
   // Bytes read by one matrix × vector product.
   size_t bytes() const { return static_cast<size_t>(rows) * row_bytes; }
 };
+
+// From this many tokens, a kernel with a panel form (DotKernel::panel) computes the product in
+// panels of 8 tokens instead of tiles: its results then agree with w.kernel.fn to float rounding
+// rather than bit for bit (vec_dot.h). Below it most of a panel's lanes would be padding.
+inline constexpr int64_t kPanelMinTokens = 4;
 
 // REQUIRES: w.kernel.fn != nullptr; x has n_tokens*w.cols floats, y room for n_tokens*w.rows.
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, WorkerPool& pool,

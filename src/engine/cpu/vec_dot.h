@@ -81,12 +81,25 @@ inline constexpr int kMaxTileActs = 8;
 using DotTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* a,
                            size_t a_stride, int n_act, float* out, size_t out_stride);
 
+// Activation panels (activation_panel.h): up to 8 Q8_K activation rows interleaved for the panel
+// kernels.
+enum class PanelLayout : uint8_t { kNone, kQ8KForQ4K, kQ8KForQ6K };
+// n_rows (>= 1) weight rows against the n_act (1..8) tokens of a panel built from Q8_K rows in
+// standard layout: out[t * out_stride + r] = dot(w + r * w_stride, token t). The integer sums are
+// exact and equal to fn's; the float steps (scales, summation order) differ, so results agree
+// with fn to float rounding (about 1e-6 relative), not bit for bit. Each token's result does not
+// depend on n_act, n_rows or the other tokens of the panel.
+using DotPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* panel,
+                            int n_act, float* out, size_t out_stride);
+
 struct DotKernel {
   DotFn fn = nullptr;
   DotMultiFn multi = nullptr;  // nullptr: call fn per activation row
   const char* isa = "none";    // "plain", "avx2", "avx512"
   DotTileFn tile = nullptr;    // nullptr: MatMul uses multi / fn
   ActivationLayout act_layout = ActivationLayout::kStandard;
+  DotPanelFn panel = nullptr;  // nullptr: no panel kernel
+  PanelLayout panel_layout = PanelLayout::kNone;
 };
 
 // ConvertActivations into ActivationType(weight), then ApplyActivationLayout(kernel.act_layout):

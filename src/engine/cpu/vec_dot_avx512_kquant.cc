@@ -19,23 +19,6 @@ using namespace avx512;  // its helpers and quant:: block types
 // per lane, |sum| <= 8 * 31 * 127 < 2^15 for Q5_K, and one PackPair + one VPMADDWD apply all 8
 // sub-block scales.
 
-// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block, one byte each: scales of
-// sub-blocks 0..7 in bytes 0..7, mins in bytes 8..15. Scalar 64-bit arithmetic (about a dozen
-// integer operations) leaves the vector pipes to the products.
-inline __m128i UnpackScalesK4(const uint8_t* q) {
-  uint64_t u01;
-  uint32_t u2;
-  std::memcpy(&u01, q, 8);
-  std::memcpy(&u2, q + 8, 4);
-  const uint64_t low = u01 & 0x3f3f3f3f3f3f3f3full;  // scales 0..3 | mins 0..3
-  const uint64_t top_bits = (u01 >> 2) & 0x3030303030303030ull;
-  const uint64_t nibbles = (u2 | (static_cast<uint64_t>(u2) << 28)) & 0x0f0f0f0f0f0f0f0full;
-  const uint64_t high = nibbles | top_bits;  // scales 4..7 | mins 4..7
-  const uint64_t scales = (low & 0xffffffffull) | (high << 32);
-  const uint64_t mins = (low >> 32) | (high & 0xffffffff00000000ull);
-  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(scales)), static_cast<int64_t>(mins), 1);
-}
-
 // Float work per (row, activation row) runs on the same two pipes as VPDPBUSD (on this machine a
 // 512-bit FMA costs as much as a VPDPBUSD), so it is kept to three 256-bit operations: the
 // scaled int32 sums are folded to 8 lanes before conversion, and the mins' term is one FMA of
@@ -233,11 +216,13 @@ DV_TILE_KERNEL(KQ6_K, 1, (TileQ6_K<R, T>(n, w, ws, a, as, o, os)))
 
 DotKernel Avx512KQuantDot(TensorType weight) {
   switch (weight) {
-#define DV_CASE(T, K, L) \
-  case TensorType::T: return {&Dot<K>, &Multi<K>, "avx512", &DispatchTile<K>, ActivationLayout::L};
-    DV_CASE(kQ4_K, KQ4_K, kQ8KSplitSubBlocks)
-    DV_CASE(kQ5_K, KQ5_K, kQ8KSplitSubBlocks)
-    DV_CASE(kQ6_K, KQ6_K, kStandard)
+#define DV_CASE(T, K, L, P)                                                                              \
+  case TensorType::T:                                                                                      \
+    return {&Dot<K>, &Multi<K>, "avx512", &DispatchTile<K>, ActivationLayout::L, Avx512PanelDot(TensorType::T), \
+            PanelLayout::P};
+    DV_CASE(kQ4_K, KQ4_K, kQ8KSplitSubBlocks, kQ8KForQ4K)
+    DV_CASE(kQ5_K, KQ5_K, kQ8KSplitSubBlocks, kNone)
+    DV_CASE(kQ6_K, KQ6_K, kStandard, kQ8KForQ6K)
 #undef DV_CASE
     default: return {};
   }

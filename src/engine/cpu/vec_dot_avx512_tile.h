@@ -48,6 +48,23 @@ inline float Hsum8(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
+// The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block, one byte each: scales of
+// sub-blocks 0..7 in bytes 0..7, mins in bytes 8..15. Scalar 64-bit arithmetic (about a dozen
+// integer operations) leaves the vector pipes to the products.
+inline __m128i UnpackScalesK4(const uint8_t* q) {
+  uint64_t u01;
+  uint32_t u2;
+  std::memcpy(&u01, q, 8);
+  std::memcpy(&u2, q + 8, 4);
+  const uint64_t low = u01 & 0x3f3f3f3f3f3f3f3full;  // scales 0..3 | mins 0..3
+  const uint64_t top_bits = (u01 >> 2) & 0x3030303030303030ull;
+  const uint64_t nibbles = (u2 | (static_cast<uint64_t>(u2) << 28)) & 0x0f0f0f0f0f0f0f0full;
+  const uint64_t high = nibbles | top_bits;  // scales 4..7 | mins 4..7
+  const uint64_t scales = (low & 0xffffffffull) | (high << 32);
+  const uint64_t mins = (low >> 32) | (high & 0xffffffff00000000ull);
+  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(scales)), static_cast<int64_t>(mins), 1);
+}
+
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
 
 // REQUIRES: 2 <= n_act <= kMaxTileActs (one activation row goes through DispatchTile's row loop).

@@ -1,0 +1,72 @@
+#include "engine/cpu/activation_panel.h"
+
+#include <cstring>
+
+namespace dv::cpu {
+namespace {
+
+using quant::kSuperBlockSize;
+
+// Sub-block (of 32) stored at position J of a Q4_K panel: the order in which the Q4_K panel kernel
+// unpacks a super-block's nibbles (low nibbles of qs bytes 0..63 hold sub-blocks 0 and 2, their
+// high nibbles 1 and 3; likewise bytes 64..127 for 4..7).
+constexpr int kQ4KSubBlockAt[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+
+struct PanelShape {
+  int sub_block;  // elements per sub-block: 32 (Q4_K) or 16 (Q6_K)
+  bool q4k_order;
+};
+
+PanelShape ShapeOf(PanelLayout layout) {
+  return layout == PanelLayout::kQ8KForQ4K ? PanelShape{32, true} : PanelShape{16, false};
+}
+
+int PairRegisters(PanelShape s) { return kSuperBlockSize / s.sub_block / 4; }
+
+}  // namespace
+
+size_t PanelBytesPerSuperBlock(PanelLayout layout) {
+  return kPanelQuantBytes + static_cast<size_t>(PairRegisters(ShapeOf(layout))) * 64 + kPanelScaleBytes;
+}
+
+size_t PanelBytes(PanelLayout layout, int64_t n) {
+  return static_cast<size_t>(n / kSuperBlockSize) * PanelBytesPerSuperBlock(layout);
+}
+
+void BuildActivationPanel(PanelLayout layout, int64_t n, const uint8_t* a, size_t a_stride, int n_act,
+                          uint8_t* panel) {
+  const PanelShape shape = ShapeOf(layout);
+  const int n_sub = kSuperBlockSize / shape.sub_block;
+  const size_t sb_bytes = PanelBytesPerSuperBlock(layout);
+  for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
+    uint8_t* p = panel + i * sb_bytes;
+    std::memset(p, 0, sb_bytes);
+    auto* pairs = reinterpret_cast<int16_t*>(p + kPanelQuantBytes);
+    auto* dy = reinterpret_cast<float*>(p + kPanelQuantBytes + PairRegisters(shape) * 64);
+    for (int t = 0; t < n_act; ++t) {
+      const BlockQ8_K& y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride)[i];
+      // Quants: group pair gp (8 elements) in 64 bytes, dword 2t + h = elements 4h .. 4h+3 of it.
+      for (int gp = 0; gp < kSuperBlockSize / 8; ++gp) {
+        int first = 8 * gp;
+        if (shape.q4k_order) first = 32 * kQ4KSubBlockAt[first / 32] + first % 32;
+        std::memcpy(p + 64 * gp + 8 * t, y.qs + first, 8);
+      }
+      // Sub-block sums, natural sub-block order, as pairs (2pi, 2pi + 1), pi = 2k + half in
+      // register k (activation_panel.h).
+      int sums[16];
+      for (int j = 0; j < n_sub; ++j) {
+        sums[j] = shape.sub_block == 16 ? y.bsums[j] : y.bsums[2 * j] + y.bsums[2 * j + 1];
+      }
+      for (int k = 0; k < PairRegisters(shape); ++k) {
+        for (int half = 0; half < 2; ++half) {
+          const int lane = PanelLane(layout, t, half), pi = 2 * k + half;
+          pairs[k * 32 + 2 * lane] = static_cast<int16_t>(sums[2 * pi]);
+          pairs[k * 32 + 2 * lane + 1] = static_cast<int16_t>(sums[2 * pi + 1]);
+          dy[lane] = y.d;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace dv::cpu

@@ -1,0 +1,46 @@
+// Activation panels: kPanelTokens rows of Q8_K activations interleaved so that one 512-bit register
+// holds the same 8 elements of every token. The panel kernels (vec_dot_avx512_panel.cc) broadcast
+// 8 weights to all 16 lanes and multiply them with such a register: every VPDPBUSD does 64 useful
+// products for 8 tokens at once, and the per-(row, super-block) scale work is shared by the tokens
+// instead of repeated per token (the tiles' cost for the batched decode of a server).
+//
+// Byte layout of one super-block (256 elements) of a panel:
+//   quants  [32][64] int8: group pair gp (8 elements), dword 2t + h = elements 4h .. 4h+3 of the
+//           pair for token t. Elements are in natural order, except for kQ8KForQ4K whose 32-element
+//           sub-blocks are stored in the order 0, 2, 1, 3, 4, 6, 5, 7.
+//   pairs   [P][32] int16: sub-block sums (of 32 elements for Q4_K, 16 for Q6_K), natural order, as
+//           pairs (2pi, 2pi + 1): dword lane PanelLane(t, half) of register k holds pair
+//           pi = 2k + half of token t. P = 2 (Q4_K) or 4 (Q6_K).
+//   scales  [16] float: lanes PanelLane(t, 0) and PanelLane(t, 1) hold d of token t.
+// PanelLane is where the kernel's int32 sums keep token t: the Q6_K kernel keeps the quants' lanes
+// (2t + half); the Q4_K kernel packs two registers to int16, which moves token t to lanes
+// 4 (t / 2) + (t & 1) + 2 half.
+// Tokens at or beyond n_act are zero.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/cpu/vec_dot.h"
+
+namespace dv::cpu {
+
+inline constexpr int kPanelTokens = 8;
+inline constexpr size_t kPanelQuantBytes = 32 * 64;
+inline constexpr size_t kPanelScaleBytes = 16 * sizeof(float);
+
+// The two int32 lanes (half = 0, 1) of token t in the kernel's sums and in a panel's pairs and scales.
+constexpr int PanelLane(PanelLayout layout, int t, int half) {
+  return layout == PanelLayout::kQ8KForQ4K ? 4 * (t / 2) + (t & 1) + 2 * half : 2 * t + half;
+}
+
+size_t PanelBytesPerSuperBlock(PanelLayout layout);
+// Bytes of a panel of n elements per token. REQUIRES: layout != kNone, n a multiple of 256.
+size_t PanelBytes(PanelLayout layout, int64_t n);
+
+// Builds a panel from n_act (1..kPanelTokens) Q8_K rows in standard layout, a_stride bytes apart.
+// REQUIRES: panel has PanelBytes(layout, n) bytes.
+void BuildActivationPanel(PanelLayout layout, int64_t n, const uint8_t* a, size_t a_stride, int n_act,
+                          uint8_t* panel);
+
+}  // namespace dv::cpu

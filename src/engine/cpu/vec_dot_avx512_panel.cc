@@ -1,0 +1,243 @@
+// AVX-512 VNNI panel kernels: Q4_K and Q6_K weight rows × an 8-token Q8_K activation panel
+// (activation_panel.h has the panel's byte layout).
+//
+// Per (row, super-block) the weights are unpacked once to 256 bytes on the stack. Each VPDPBUSD
+// then takes 8 of them broadcast to all lanes (unsigned, VPBROADCASTQ from memory: a load, no ALU
+// work) against one panel register (signed), so dword lane 2t + h sums 4 products of token t.
+// Sub-block scales are applied in int16 for Q4_K (the 4 chained VPDPBUSD of a sub-block stay
+// within 16 · 15 · 127 < 2^15, so two sub-blocks pack into one register and one VPDPWSSD scales
+// both) and with VPMULLD for Q6_K (one VPDPBUSD alone reaches 4 · 63 · 127, two do not fit int16).
+// The mins (Q4_K) and the -32 bias (Q6_K) come from the panel's sub-block sums with VPDPWSSD; the
+// float work is three 512-bit operations per (row, super-block) for all 8 tokens.
+//
+// Each token has two int32 lanes in a row's sums (PanelLane); the panel's pairs and scales use the
+// same lanes, and each token's result is its two lanes added.
+#include "engine/cpu/activation_panel.h"
+#include "engine/cpu/vec_dot_avx512_tile.h"
+
+#include <algorithm>
+
+namespace dv::cpu::internal {
+namespace {
+
+using namespace avx512;  // its helpers and quant:: block types
+
+// 8 bytes at p in every qword lane (VPBROADCASTQ from memory).
+inline __m512i BroadcastQ(const uint8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm512_set1_epi64(v);
+}
+// 16 bytes at p in every 128-bit lane. REQUIRES: p 16-byte aligned.
+inline __m512i Broadcast128(const void* p) { return _mm512_broadcast_i32x4(_mm_load_si128(static_cast<const __m128i*>(p))); }
+
+// Each token's result: its two lanes added.
+template <PanelLayout kLayout>
+inline void StoreTokens(__m512 acc, int n_act, float* out, size_t out_stride) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc);
+  for (int t = 0; t < n_act; ++t) out[t * out_stride] = lanes[PanelLane(kLayout, t, 0)] + lanes[PanelLane(kLayout, t, 1)];
+}
+
+// Prefetches the weight blocks that the kernel reads kPrefetchAhead super-blocks later, in its order
+// (the R rows' super-block i, then i + 1, ...; after the last one, the next R rows at w + R ·
+// w_stride, which PanelRows processes next). The R rows are read interleaved, block by block: on
+// short rows (1536 elements: 6 blocks) the hardware prefetchers do not pick these streams up.
+constexpr int64_t kPrefetchAhead = 4;
+template <int R, size_t kBlockBytes>
+inline void PrefetchWeights(const uint8_t* w, size_t w_stride, int64_t i, int64_t n_blocks) {
+  int64_t ahead = i + kPrefetchAhead;
+  if (ahead >= n_blocks) {
+    ahead = (ahead - n_blocks) % n_blocks;
+    w += R * w_stride;
+  }
+  for (int r = 0; r < R; ++r) {
+    const char* b = reinterpret_cast<const char*>(w + r * w_stride + ahead * kBlockBytes);
+    for (size_t off = 0; off < kBlockBytes + 63; off += 64) _mm_prefetch(b + std::min(off, kBlockBytes - 1), _MM_HINT_T0);
+  }
+}
+
+// ---- Q4_K ----
+
+struct alignas(64) RowQ4KPanel {
+  uint8_t w[256];      // values 0..15; 32-element sub-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7
+  int16_t scales[32];  // 16 bytes per stored pair (2k, 2k+1): its two sub-blocks' scales, 4 × each
+  int16_t mins[16];    // 16 bytes per pair register k: (m_{4k}, m_{4k+1}) × 2, (m_{4k+2}, m_{4k+3}) × 2
+  float d, dmin;
+};
+
+// VPERMW indices into int16 (scales 0..7, mins 0..7).
+struct Q4KPanelIndex {
+  alignas(64) int16_t scales[32];
+  alignas(32) int16_t mins[16];
+  constexpr Q4KPanelIndex() : scales{}, mins{} {
+    constexpr int kSubBlockAt[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (int p = 0; p < 32; ++p) scales[p] = static_cast<int16_t>(kSubBlockAt[2 * (p / 8) + (p % 8) / 4]);
+    for (int p = 0; p < 16; ++p) mins[p] = static_cast<int16_t>(8 + 2 * (2 * (p / 8) + (p % 8) / 4) + p % 2);
+  }
+};
+constexpr Q4KPanelIndex kQ4KPanelIndex;
+
+inline void UnpackRowQ4KPanel(const BlockQ4_K* x, RowQ4KPanel* row) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int h = 0; h < 2; ++h) {
+    const __m512i raw = Load512(x->qs + 64 * h);
+    _mm512_store_si512(row->w + 128 * h, _mm512_and_si512(raw, m4));
+    _mm512_store_si512(row->w + 128 * h + 64, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+  }
+  const __m256i scales_mins = _mm256_cvtepu8_epi16(UnpackScalesK4(x->scales));
+  _mm512_store_si512(row->scales, _mm512_permutexvar_epi16(_mm512_load_si512(kQ4KPanelIndex.scales),
+                                                            _mm512_castsi256_si512(scales_mins)));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(row->mins),
+                     _mm256_permutexvar_epi16(Load256(kQ4KPanelIndex.mins), scales_mins));
+  row->d = H(x->d);
+  row->dmin = H(x->dmin);
+}
+
+template <int R>
+void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* panel, int n_act, float* out,
+               size_t out_stride) {
+  constexpr size_t kPairsAt = kPanelQuantBytes, kScalesAt = kPanelQuantBytes + 2 * 64;
+  constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
+  __m512 acc[R];
+  for (__m512& a : acc) a = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
+    const uint8_t* p = panel + i * kSuperBlockBytes;
+    RowQ4KPanel row[R];
+    for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i, &row[r]);
+    __m512i sums[R];
+    for (__m512i& s : sums) s = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) {  // stored sub-blocks 2k and 2k + 1
+      __m512i c0[R], c1[R];
+      for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
+      for (int g = 0; g < 4; ++g) {
+        const __m512i y0 = Load512(p + 64 * (8 * k + g)), y1 = Load512(p + 64 * (8 * k + 4 + g));
+        for (int r = 0; r < R; ++r) {
+          c0[r] = _mm512_dpbusd_epi32(c0[r], BroadcastQ(row[r].w + 64 * k + 8 * g), y0);
+          c1[r] = _mm512_dpbusd_epi32(c1[r], BroadcastQ(row[r].w + 64 * k + 32 + 8 * g), y1);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(c0[r], c1[r]), Broadcast128(row[r].scales + 8 * k));
+      }
+    }
+    const __m512i pairs0 = Load512(p + kPairsAt), pairs1 = Load512(p + kPairsAt + 64);
+    const __m512 dy = _mm512_loadu_ps(p + kScalesAt);
+    for (int r = 0; r < R; ++r) {
+      const __m512i mins =
+          _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs0, Broadcast128(row[r].mins)), pairs1, Broadcast128(row[r].mins + 8));
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_set1_ps(row[r].d));
+      f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(row[r].dmin), f);
+      acc[r] = _mm512_fmadd_ps(f, dy, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) StoreTokens<PanelLayout::kQ8KForQ4K>(acc[r], n_act, out + r, out_stride);
+}
+
+// ---- Q6_K ----
+
+struct alignas(64) RowQ6Panel {
+  uint8_t w[256];      // values 0..63 (the stored q; the bias 32 is taken off through `bias`)
+  int32_t scales[16];  // sub-block scales
+  int16_t bias[32];    // 16 bytes per pair register k: -32 · (s_{2pi}, s_{2pi+1}) with pi = 2k + half
+                       // at dword 2t + half (the same for every t: one 16-byte pattern per k)
+  float d;
+};
+
+struct Q6PanelIndex {
+  alignas(64) int16_t bias[32];
+  constexpr Q6PanelIndex() : bias{} {
+    for (int p = 0; p < 32; ++p) bias[p] = static_cast<int16_t>(2 * (2 * (p / 8) + (p % 8) / 2 % 2) + p % 2);
+  }
+};
+constexpr Q6PanelIndex kQ6PanelIndex;
+
+inline void UnpackRowQ6Panel(const BlockQ6_K* x, RowQ6Panel* row) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i m30 = _mm512_set1_epi8(0x30);
+  for (int c = 0; c < 2; ++c) {
+    // As UnpackRowQ6 (vec_dot_avx512_kquant.cc): elements 128c .. 128c + 63, then + 64 .. + 127.
+    const __m512i ql = Load512(x->ql + 64 * c);
+    const __m256i qh = Load256(x->qh + 32 * c);
+    const __m512i hh = _mm512_inserti64x4(Zext(qh), _mm256_srli_epi16(qh, 2), 1);
+    _mm512_store_si512(row->w + 128 * c, _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(hh, 4), m30)));
+    _mm512_store_si512(row->w + 128 * c + 64,
+                       _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(hh, m30)));
+  }
+  const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x->scales));
+  _mm512_store_si512(row->scales, _mm512_cvtepi8_epi32(sc8));
+  const __m256i neg32 = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 5));
+  _mm512_store_si512(row->bias, _mm512_permutexvar_epi16(_mm512_load_si512(kQ6PanelIndex.bias), _mm512_castsi256_si512(neg32)));
+  row->d = H(x->d);
+}
+
+template <int R>
+void PanelQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* panel, int n_act, float* out,
+               size_t out_stride) {
+  constexpr size_t kPairsAt = kPanelQuantBytes, kScalesAt = kPanelQuantBytes + 4 * 64;
+  constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
+  __m512 acc[R];
+  for (__m512& a : acc) a = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
+    const uint8_t* p = panel + i * kSuperBlockBytes;
+    RowQ6Panel row[R];
+    for (int r = 0; r < R; ++r) UnpackRowQ6Panel(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride) + i, &row[r]);
+    __m512i sums[R];
+    for (__m512i& s : sums) s = _mm512_setzero_si512();
+    for (int j = 0; j < 16; ++j) {  // sub-block j: group pairs 2j, 2j + 1
+      const __m512i y0 = Load512(p + 64 * (2 * j)), y1 = Load512(p + 64 * (2 * j + 1));
+      for (int r = 0; r < R; ++r) {
+        const __m512i c = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), BroadcastQ(row[r].w + 16 * j), y0),
+                                              BroadcastQ(row[r].w + 16 * j + 8), y1);
+        sums[r] = _mm512_add_epi32(sums[r], _mm512_mullo_epi32(c, _mm512_set1_epi32(row[r].scales[j])));
+      }
+    }
+    for (int k = 0; k < 4; ++k) {
+      const __m512i pairs = Load512(p + kPairsAt + 64 * k);
+      for (int r = 0; r < R; ++r) sums[r] = _mm512_dpwssd_epi32(sums[r], pairs, Broadcast128(row[r].bias + 8 * k));
+    }
+    const __m512 dy = _mm512_loadu_ps(p + kScalesAt);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_mul_ps(_mm512_set1_ps(row[r].d), dy), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) StoreTokens<PanelLayout::kQ8KForQ6K>(acc[r], n_act, out + r, out_stride);
+}
+
+// ---- Dispatch: rows in groups of kPanelRows, then the remainder. ----
+
+constexpr int kPanelRows = 4;
+
+template <void (*K1)(int64_t, const uint8_t*, size_t, const uint8_t*, int, float*, size_t),
+          void (*K2)(int64_t, const uint8_t*, size_t, const uint8_t*, int, float*, size_t),
+          void (*K3)(int64_t, const uint8_t*, size_t, const uint8_t*, int, float*, size_t),
+          void (*K4)(int64_t, const uint8_t*, size_t, const uint8_t*, int, float*, size_t)>
+void PanelRows(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const uint8_t* panel, int n_act, float* out,
+               size_t out_stride) {
+  static_assert(kPanelRows == 4);
+  int r = 0;
+  for (; r + kPanelRows <= n_rows; r += kPanelRows) {
+    const char* next = reinterpret_cast<const char*>(w + (r + kPanelRows) * w_stride);
+    for (size_t off = 0; off < kPanelRows * w_stride; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    K4(n, w + r * w_stride, w_stride, panel, n_act, out + r, out_stride);
+  }
+  const uint8_t* wr = w + r * w_stride;
+  switch (n_rows - r) {
+    case 3: return K3(n, wr, w_stride, panel, n_act, out + r, out_stride);
+    case 2: return K2(n, wr, w_stride, panel, n_act, out + r, out_stride);
+    case 1: return K1(n, wr, w_stride, panel, n_act, out + r, out_stride);
+    default: return;
+  }
+}
+
+}  // namespace
+
+DotPanelFn Avx512PanelDot(TensorType weight) {
+  switch (weight) {
+    case TensorType::kQ4_K: return &PanelRows<PanelQ4_K<1>, PanelQ4_K<2>, PanelQ4_K<3>, PanelQ4_K<4>>;
+    case TensorType::kQ6_K: return &PanelRows<PanelQ6_K<1>, PanelQ6_K<2>, PanelQ6_K<3>, PanelQ6_K<4>>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace dv::cpu::internal
