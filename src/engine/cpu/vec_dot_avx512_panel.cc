@@ -101,10 +101,15 @@ void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
   constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
   __m512 acc[R];
   for (__m512& a : acc) a = _mm512_setzero_ps();
+  RowQ4KPanel rows[2][R];  // super-blocks i (even i in rows[0]) and i + 1
+  for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride), &rows[0][r]);
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     const uint8_t* p = panel + i * kSuperBlockBytes;
-    RowQ4KPanel row[R];
-    for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i, &row[r]);
+    // Unpack the next super-block now: its stores reach the cache while this one computes.
+    if (i + 1 < n / kSuperBlockSize) {
+      for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i + 1, &rows[(i + 1) & 1][r]);
+    }
+    const RowQ4KPanel* row = rows[i & 1];
     __m512i sums[R];
     for (__m512i& s : sums) s = _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {  // stored sub-blocks 2k and 2k + 1
@@ -178,10 +183,15 @@ void PanelQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
   constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
   __m512 acc[R];
   for (__m512& a : acc) a = _mm512_setzero_ps();
+  RowQ6Panel rows[2][R];  // super-blocks i (even i in rows[0]) and i + 1
+  for (int r = 0; r < R; ++r) UnpackRowQ6Panel(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride), &rows[0][r]);
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     const uint8_t* p = panel + i * kSuperBlockBytes;
-    RowQ6Panel row[R];
-    for (int r = 0; r < R; ++r) UnpackRowQ6Panel(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride) + i, &row[r]);
+    // Unpack the next super-block now: its stores reach the cache while this one computes.
+    if (i + 1 < n / kSuperBlockSize) {
+      for (int r = 0; r < R; ++r) UnpackRowQ6Panel(reinterpret_cast<const BlockQ6_K*>(w + r * w_stride) + i + 1, &rows[(i + 1) & 1][r]);
+    }
+    const RowQ6Panel* row = rows[i & 1];
     __m512i sums[R];
     for (__m512i& s : sums) s = _mm512_setzero_si512();
     for (int j = 0; j < 16; ++j) {  // sub-block j: group pairs 2j, 2j + 1
