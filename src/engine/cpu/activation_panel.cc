@@ -7,19 +7,12 @@ namespace {
 
 using quant::kSuperBlockSize;
 
-// Sub-block (of 32) stored at position J of a Q4_K panel: the order in which the Q4_K panel kernel
-// unpacks a super-block's nibbles (low nibbles of qs bytes 0..63 hold sub-blocks 0 and 2, their
-// high nibbles 1 and 3; likewise bytes 64..127 for 4..7).
-constexpr int kQ4KSubBlockAt[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-
 struct PanelShape {
   int sub_block;  // elements per sub-block: 32 (Q4_K) or 16 (Q6_K)
-  bool q4k_order;
 };
 
-PanelShape ShapeOf(PanelLayout layout) {
-  return layout == PanelLayout::kQ8KForQ4K ? PanelShape{32, true} : PanelShape{16, false};
-}
+PanelShape ShapeOf(PanelLayout layout) { return {layout == PanelLayout::kQ8KForQ4K ? 32 : 16}; }
+
 
 int PairRegisters(PanelShape s) { return kSuperBlockSize / s.sub_block / 4; }
 
@@ -45,12 +38,7 @@ void BuildActivationPanel(PanelLayout layout, int64_t n, const uint8_t* a, size_
     auto* dy = reinterpret_cast<float*>(p + kPanelQuantBytes + PairRegisters(shape) * 64);
     for (int t = 0; t < n_act; ++t) {
       const BlockQ8_K& y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride)[i];
-      // Quants: group pair gp (8 elements) in 64 bytes, dword 2t + h = elements 4h .. 4h+3 of it.
-      for (int gp = 0; gp < kSuperBlockSize / 8; ++gp) {
-        int first = 8 * gp;
-        if (shape.q4k_order) first = 32 * kQ4KSubBlockAt[first / 32] + first % 32;
-        std::memcpy(p + 64 * gp + 8 * t, y.qs + first, 8);
-      }
+      for (int gp = 0; gp < kSuperBlockSize / 8; ++gp) std::memcpy(p + 64 * gp + 8 * t, y.qs + 8 * gp, 8);
       // Sub-block sums, natural sub-block order, as pairs (2pi, 2pi + 1), pi = 2k + half in
       // register k (activation_panel.h).
       int sums[16];

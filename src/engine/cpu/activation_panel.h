@@ -5,9 +5,8 @@
 // instead of repeated per token (the tiles' cost for the batched decode of a server).
 //
 // Byte layout of one super-block (256 elements) of a panel:
-//   quants  [32][64] int8: group pair gp (8 elements), dword 2t + h = elements 4h .. 4h+3 of the
-//           pair for token t. Elements are in natural order, except for kQ8KForQ4K whose 32-element
-//           sub-blocks are stored in the order 0, 2, 1, 3, 4, 6, 5, 7.
+//   quants  [32][64] int8: group pair gp (elements 8gp .. 8gp + 7); dword 2t + h holds elements
+//           8gp + 4h .. 8gp + 4h + 3 of token t.
 //   pairs   [P][32] int16: sub-block sums (of 32 elements for Q4_K, 16 for Q6_K), natural order, as
 //           pairs (2pi, 2pi + 1): dword lane PanelLane(t, half) of register k holds pair
 //           pi = 2k + half of token t. P = 2 (Q4_K) or 4 (Q6_K).

@@ -59,35 +59,48 @@ inline void PrefetchWeights(const uint8_t* w, size_t w_stride, int64_t i, int64_
 
 // ---- Q4_K ----
 
-struct alignas(64) RowQ4KPanel {
-  uint8_t w[256];      // values 0..15; 32-element sub-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7
-  int16_t scales[32];  // 16 bytes per stored pair (2k, 2k+1): its two sub-blocks' scales, 4 × each
-  int16_t mins[16];    // 16 bytes per pair register k: (m_{4k}, m_{4k+1}) × 2, (m_{4k+2}, m_{4k+3}) × 2
+// The weights are not unpacked to memory: each VPDPBUSD takes 8 bytes of qs broadcast (a load) and
+// masked, 0x0F giving 8 values of sub-block 2c, 0xF0 16 times 8 values of sub-block 2c + 1 (qs
+// chunk c holds them in its low and high nibbles). The even sub-blocks' chains (4 VPDPBUSD, within
+// 16 · 15 · 127) pack pairwise into int16 for one VPDPWSSD per pair; the odd ones (16 times larger)
+// are scaled in int32 with VPMULLD, summed, divided by 16 (exact) and moved once per super-block
+// from the quants' lanes (2t + h) to the packed ones (PanelLane).
+struct alignas(64) RowQ4KScales {
+  int16_t even[16];  // 16 bytes per pair (4p, 4p + 2), p = 0, 1: their scales, 4 × each
+  int32_t odd[4];    // scales of sub-blocks 1, 3, 5, 7
+  int32_t unused[4];
+  int16_t mins[16];  // 16 bytes per pair register k: (m_{4k}, m_{4k+1}) × 2, (m_{4k+2}, m_{4k+3}) × 2
   float d, dmin;
 };
 
-// VPERMW indices into int16 (scales 0..7, mins 0..7).
+// VPERMW indices into int16 (scales 0..7, mins 0..7, then zeros).
 struct Q4KPanelIndex {
   alignas(64) int16_t scales[32];
   alignas(32) int16_t mins[16];
   constexpr Q4KPanelIndex() : scales{}, mins{} {
-    constexpr int kSubBlockAt[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-    for (int p = 0; p < 32; ++p) scales[p] = static_cast<int16_t>(kSubBlockAt[2 * (p / 8) + (p % 8) / 4]);
+    constexpr int kZero = 16;
+    for (int p = 0; p < 16; ++p) scales[p] = static_cast<int16_t>(4 * (p / 8) + 2 * ((p % 8) / 4));
+    for (int p = 16; p < 32; ++p) scales[p] = static_cast<int16_t>(p < 24 && p % 2 == 0 ? 2 * ((p - 16) / 2) + 1 : kZero);
     for (int p = 0; p < 16; ++p) mins[p] = static_cast<int16_t>(8 + 2 * (2 * (p / 8) + (p % 8) / 4) + p % 2);
   }
 };
 constexpr Q4KPanelIndex kQ4KPanelIndex;
 
-inline void UnpackRowQ4KPanel(const BlockQ4_K* x, RowQ4KPanel* row) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  for (int h = 0; h < 2; ++h) {
-    const __m512i raw = Load512(x->qs + 64 * h);
-    _mm512_store_si512(row->w + 128 * h, _mm512_and_si512(raw, m4));
-    _mm512_store_si512(row->w + 128 * h + 64, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+// VPERMD indices: lane PanelLane(t, h) takes lane 2t + h.
+struct Q4KLaneIndex {
+  alignas(64) int32_t idx[16];
+  constexpr Q4KLaneIndex() : idx{} {
+    for (int t = 0; t < kPanelTokens; ++t) {
+      for (int h = 0; h < 2; ++h) idx[PanelLane(PanelLayout::kQ8KForQ4K, t, h)] = 2 * t + h;
+    }
   }
+};
+constexpr Q4KLaneIndex kQ4KLaneIndex;
+
+inline void UnpackScalesQ4KPanel(const BlockQ4_K* x, RowQ4KScales* row) {
   const __m256i scales_mins = _mm256_cvtepu8_epi16(UnpackScalesK4(x->scales));
-  _mm512_store_si512(row->scales, _mm512_permutexvar_epi16(_mm512_load_si512(kQ4KPanelIndex.scales),
-                                                            _mm512_castsi256_si512(scales_mins)));
+  _mm512_store_si512(row->even, _mm512_permutexvar_epi16(_mm512_load_si512(kQ4KPanelIndex.scales),
+                                                          _mm512_zextsi256_si512(scales_mins)));
   _mm256_store_si256(reinterpret_cast<__m256i*>(row->mins),
                      _mm256_permutexvar_epi16(Load256(kQ4KPanelIndex.mins), scales_mins));
   row->d = H(x->d);
@@ -99,36 +112,48 @@ void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
                size_t out_stride) {
   constexpr size_t kPairsAt = kPanelQuantBytes, kScalesAt = kPanelQuantBytes + 2 * 64;
   constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
+  const __m512i low = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8(static_cast<char>(0xF0));
+  auto block = [&](int r, int64_t i) { return reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i; };
   __m512 acc[R];
   for (__m512& a : acc) a = _mm512_setzero_ps();
-  RowQ4KPanel rows[2][R];  // super-blocks i (even i in rows[0]) and i + 1
-  for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride), &rows[0][r]);
+  RowQ4KScales rows[2][R];  // super-blocks i (even i in rows[0]) and i + 1
+  for (int r = 0; r < R; ++r) UnpackScalesQ4KPanel(block(r, 0), &rows[0][r]);
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     const uint8_t* p = panel + i * kSuperBlockBytes;
-    // Unpack the next super-block now: its stores reach the cache while this one computes.
+    // Unpack the next super-block's scales now: their stores reach the cache while this one computes.
     if (i + 1 < n / kSuperBlockSize) {
-      for (int r = 0; r < R; ++r) UnpackRowQ4KPanel(reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i + 1, &rows[(i + 1) & 1][r]);
+      for (int r = 0; r < R; ++r) UnpackScalesQ4KPanel(block(r, i + 1), &rows[(i + 1) & 1][r]);
     }
-    const RowQ4KPanel* row = rows[i & 1];
-    __m512i sums[R];
-    for (__m512i& s : sums) s = _mm512_setzero_si512();
-    for (int k = 0; k < 4; ++k) {  // stored sub-blocks 2k and 2k + 1
-      __m512i c0[R], c1[R];
-      for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
-      for (int g = 0; g < 4; ++g) {
-        const __m512i y0 = Load512(p + 64 * (8 * k + g)), y1 = Load512(p + 64 * (8 * k + 4 + g));
+    const RowQ4KScales* row = rows[i & 1];
+    __m512i sums[R], odd_sums[R];  // packed lanes; quant lanes, 16 times the sum
+    for (int r = 0; r < R; ++r) sums[r] = odd_sums[r] = _mm512_setzero_si512();
+    for (int pair = 0; pair < 2; ++pair) {  // qs chunks 2 pair, 2 pair + 1: sub-blocks 4 pair .. 4 pair + 3
+      __m512i even[2][R];
+      for (int h = 0; h < 2; ++h) {
+        const int c = 2 * pair + h;
+        __m512i odd[R];
+        for (int r = 0; r < R; ++r) even[h][r] = odd[r] = _mm512_setzero_si512();
+        for (int g = 0; g < 4; ++g) {
+          const __m512i y_even = Load512(p + 64 * (8 * c + g)), y_odd = Load512(p + 64 * (8 * c + 4 + g));
+          for (int r = 0; r < R; ++r) {
+            const __m512i q = BroadcastQ(block(r, i)->qs + 32 * c + 8 * g);
+            even[h][r] = _mm512_dpbusd_epi32(even[h][r], _mm512_and_si512(q, low), y_even);
+            odd[r] = _mm512_dpbusd_epi32(odd[r], _mm512_and_si512(q, high), y_odd);
+          }
+        }
         for (int r = 0; r < R; ++r) {
-          c0[r] = _mm512_dpbusd_epi32(c0[r], BroadcastQ(row[r].w + 64 * k + 8 * g), y0);
-          c1[r] = _mm512_dpbusd_epi32(c1[r], BroadcastQ(row[r].w + 64 * k + 32 + 8 * g), y1);
+          odd_sums[r] = _mm512_add_epi32(odd_sums[r], _mm512_mullo_epi32(odd[r], _mm512_set1_epi32(row[r].odd[c])));
         }
       }
       for (int r = 0; r < R; ++r) {
-        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(c0[r], c1[r]), Broadcast128(row[r].scales + 8 * k));
+        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(even[0][r], even[1][r]), Broadcast128(row[r].even + 8 * pair));
       }
     }
     const __m512i pairs0 = Load512(p + kPairsAt), pairs1 = Load512(p + kPairsAt + 64);
     const __m512 dy = _mm512_loadu_ps(p + kScalesAt);
+    const __m512i lanes = _mm512_load_si512(kQ4KLaneIndex.idx);
     for (int r = 0; r < R; ++r) {
+      sums[r] = _mm512_add_epi32(sums[r], _mm512_permutexvar_epi32(lanes, _mm512_srai_epi32(odd_sums[r], 4)));
       const __m512i mins =
           _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs0, Broadcast128(row[r].mins)), pairs1, Broadcast128(row[r].mins + 8));
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_set1_ps(row[r].d));
