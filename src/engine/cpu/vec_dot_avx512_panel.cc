@@ -107,12 +107,38 @@ inline void UnpackScalesQ4KPanel(const BlockQ4_K* x, RowQ4KScales* row) {
   row->dmin = H(x->dmin);
 }
 
+// qs chunk c of super-block i of R rows (qs[r]: row r's block i): even[r] = the int32 chain of
+// sub-block 2c in the quants' lanes (within int16); odd_sums[r] += 16 × s_{2c+1} × the chain of
+// sub-block 2c + 1.
+template <int R>
+[[gnu::always_inline]] inline void ChunkQ4K(const uint8_t* p, const uint8_t* const* qs, const RowQ4KScales* row, int64_t i,
+                                            int c, __m512i* even, __m512i* odd_sums) {
+  (void)i;
+  const __m512i low = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8(static_cast<char>(0xF0));
+  __m512i odd[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) even[r] = odd[r] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    const __m512i y_even = Load512(p + 64 * (8 * c + g)), y_odd = Load512(p + 64 * (8 * c + 4 + g));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i q = BroadcastQ(qs[r] + 32 * c + 8 * g);
+      even[r] = _mm512_dpbusd_epi32(even[r], _mm512_and_si512(q, low), y_even);
+      odd[r] = _mm512_dpbusd_epi32(odd[r], _mm512_and_si512(q, high), y_odd);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    odd_sums[r] = _mm512_add_epi32(odd_sums[r], _mm512_mullo_epi32(odd[r], _mm512_set1_epi32(row[r].odd[c])));
+  }
+}
+
 template <int R>
 void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* panel, int n_act, float* out,
                size_t out_stride) {
   constexpr size_t kPairsAt = kPanelQuantBytes, kScalesAt = kPanelQuantBytes + 2 * 64;
   constexpr size_t kSuperBlockBytes = kScalesAt + kPanelScaleBytes;
-  const __m512i low = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8(static_cast<char>(0xF0));
   auto block = [&](int r, int64_t i) { return reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i; };
   __m512 acc[R];
   for (__m512& a : acc) a = _mm512_setzero_ps();
@@ -125,28 +151,17 @@ void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
       for (int r = 0; r < R; ++r) UnpackScalesQ4KPanel(block(r, i + 1), &rows[(i + 1) & 1][r]);
     }
     const RowQ4KScales* row = rows[i & 1];
+    const uint8_t* qs[R];
+    for (int r = 0; r < R; ++r) qs[r] = block(r, i)->qs;
     __m512i sums[R], odd_sums[R];  // packed lanes; quant lanes, 16 times the sum
     for (int r = 0; r < R; ++r) sums[r] = odd_sums[r] = _mm512_setzero_si512();
     for (int pair = 0; pair < 2; ++pair) {  // qs chunks 2 pair, 2 pair + 1: sub-blocks 4 pair .. 4 pair + 3
-      __m512i even[2][R];
-      for (int h = 0; h < 2; ++h) {
-        const int c = 2 * pair + h;
-        __m512i odd[R];
-        for (int r = 0; r < R; ++r) even[h][r] = odd[r] = _mm512_setzero_si512();
-        for (int g = 0; g < 4; ++g) {
-          const __m512i y_even = Load512(p + 64 * (8 * c + g)), y_odd = Load512(p + 64 * (8 * c + 4 + g));
-          for (int r = 0; r < R; ++r) {
-            const __m512i q = BroadcastQ(block(r, i)->qs + 32 * c + 8 * g);
-            even[h][r] = _mm512_dpbusd_epi32(even[h][r], _mm512_and_si512(q, low), y_even);
-            odd[r] = _mm512_dpbusd_epi32(odd[r], _mm512_and_si512(q, high), y_odd);
-          }
-        }
-        for (int r = 0; r < R; ++r) {
-          odd_sums[r] = _mm512_add_epi32(odd_sums[r], _mm512_mullo_epi32(odd[r], _mm512_set1_epi32(row[r].odd[c])));
-        }
-      }
+      __m512i even0[R], even1[R];
+      ChunkQ4K<R>(p, qs, row, i, 2 * pair, even0, odd_sums);
+      ChunkQ4K<R>(p, qs, row, i, 2 * pair + 1, even1, odd_sums);
+#pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(even[0][r], even[1][r]), Broadcast128(row[r].even + 8 * pair));
+        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(even0[r], even1[r]), Broadcast128(row[r].even + 8 * pair));
       }
     }
     const __m512i pairs0 = Load512(p + kPairsAt), pairs1 = Load512(p + kPairsAt + 64);
