@@ -76,15 +76,29 @@ BENCHMARK(BM_StreamRead)->Args({1, 1})->Args({2, 1})->Args({1, 0})->Args({2, 0})
 #define DV_DPBUSD_Y(i) "vpdpbusd %%ymm30, %%ymm31, %%ymm" #i "\n\t"
 #define DV_FMA_Z(i) "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #i "\n\t"
 #define DV_PACK_Z(i) "vpackssdw %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+#define DV_AND_Z(i) "vpandq %%zmm30, %%zmm31, %%zmm" #i "\n\t"
+#define DV_BCASTQ_Z(i) "vpbroadcastq " #i "*8(%0), %%zmm" #i "\n\t"
+#define DV_STORE_Z(i) "vmovdqu64 %%zmm30, " #i "*64(%1)\n\t"
+#define DV_REG4(X) X(16) X(17) X(18) X(19)
 #define DV_CLOBBERS                                                                                            \
   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
       "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23"
 
-enum VectorLoop { kDpbusd256, kDpbusd512, kFma512, kDpbusdFma512, kDpbusdPack512 };
+enum VectorLoop {
+  kDpbusd256,
+  kDpbusd512,
+  kFma512,
+  kDpbusdFma512,
+  kDpbusdPack512,
+  kDpbusdAnd512,     // + 16 VPANDQ
+  kDpbusdBcast512,   // + 16 VPBROADCASTQ from memory
+  kDpbusdStore512,   // + 4 512-bit stores
+};
 
 // Runs n iterations of the loop body; returns the VPDPBUSD (or FMA) instructions per iteration.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) int VectorLoopRun(VectorLoop loop, int64_t n) {
   __asm__ volatile("vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31" ::: "xmm30", "xmm31");
+  alignas(64) static uint8_t src[256], dst[2048];
   for (int64_t i = 0; i < n; ++i) {
     switch (loop) {
       case kDpbusd256: __asm__ volatile(DV_REG16(DV_DPBUSD_Y)::: DV_CLOBBERS); break;
@@ -92,14 +106,24 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) int VectorLoopRu
       case kFma512: __asm__ volatile(DV_REG16(DV_FMA_Z)::: DV_CLOBBERS); break;
       case kDpbusdFma512: __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_FMA_Z)::: DV_CLOBBERS); break;
       case kDpbusdPack512: __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_PACK_Z)::: DV_CLOBBERS); break;
+      case kDpbusdAnd512:
+        __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_AND_Z) DV_REG8(DV_AND_Z)::: DV_CLOBBERS);
+        break;
+      case kDpbusdBcast512:
+        __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG8(DV_BCASTQ_Z) DV_REG8(DV_BCASTQ_Z)::"r"(src), "r"(dst) : DV_CLOBBERS, "memory");
+        break;
+      case kDpbusdStore512:
+        __asm__ volatile(DV_REG16(DV_DPBUSD_Z) DV_REG4(DV_STORE_Z)::"r"(src), "r"(dst) : DV_CLOBBERS, "memory");
+        break;
     }
   }
   return 16;
 }
 
 // arg: VectorLoop. ops/s = the loop's 16 VPDPBUSD (or FMA) per iteration, per second, one thread.
-// The mixed loops add 8 VFMADD231PS or 8 VPACKSSDW per iteration: if ops/s drops, they compete for
-// the same execution pipes (on Zen 4: FMA yes, pack no).
+// The mixed loops add other instructions per iteration: if ops/s drops, they compete for the same
+// execution resources. On Zen 4: FMA yes, pack no, 16 VPANDQ no, broadcast loads no, and four
+// 512-bit stores cost about as much as six VPDPBUSD (the panel kernels avoid stores for that).
 void BM_VectorOps(benchmark::State& state) {
   if (!dv::cpu::Features().avx512_vnni) {
     state.SkipWithError("no AVX-512 VNNI");
@@ -112,10 +136,11 @@ void BM_VectorOps(benchmark::State& state) {
   state.counters["ops/s"] =
       benchmark::Counter(static_cast<double>(per_iteration) * kIterations * state.iterations(), benchmark::Counter::kIsRate);
   static const char* const kNames[] = {"vpdpbusd ymm", "vpdpbusd zmm", "vfmadd zmm", "vpdpbusd zmm + 8 vfmadd",
-                                       "vpdpbusd zmm + 8 vpackssdw"};
+                                       "vpdpbusd zmm + 8 vpackssdw", "vpdpbusd zmm + 16 vpandq",
+                                       "vpdpbusd zmm + 16 vpbroadcastq m64", "vpdpbusd zmm + 4 stores zmm"};
   state.SetLabel(kNames[state.range(0)]);
 }
-BENCHMARK(BM_VectorOps)->DenseRange(kDpbusd256, kDpbusdPack512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_VectorOps)->DenseRange(kDpbusd256, kDpbusdStore512)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,12 +1,14 @@
 // AVX-512 VNNI panel kernels: Q4_K and Q6_K weight rows × an 8-token Q8_K activation panel
 // (activation_panel.h has the panel's byte layout).
 //
-// Per (row, super-block) the weights are unpacked once to 256 bytes on the stack. Each VPDPBUSD
-// then takes 8 of them broadcast to all lanes (unsigned, VPBROADCASTQ from memory: a load, no ALU
-// work) against one panel register (signed), so dword lane 2t + h sums 4 products of token t.
-// Sub-block scales are applied in int16 for Q4_K (the 4 chained VPDPBUSD of a sub-block stay
-// within 16 · 15 · 127 < 2^15, so two sub-blocks pack into one register and one VPDPWSSD scales
-// both) and with VPMULLD for Q6_K (one VPDPBUSD alone reaches 4 · 63 · 127, two do not fit int16).
+// Each VPDPBUSD takes 8 weights broadcast to all lanes (unsigned, VPBROADCASTQ from memory: a load,
+// no ALU work) against one panel register (signed), so dword lane 2t + h sums 4 products of token
+// t. Q6_K weights are unpacked per (row, super-block) to 256 bytes on the stack first; Q4_K's are
+// broadcast from the nibbles and masked (below): on this Zen 4 four 512-bit stores cost the VNNI
+// pipes about as much as six VPDPBUSD, sixteen VPANDQ nothing (bench_machine VectorOps).
+// Sub-block scales are applied in int16 where two sub-blocks' sums fit (packed into one register,
+// one VPDPWSSD scales both) and with VPMULLD otherwise: Q6_K's single VPDPBUSD reaches
+// 4 · 63 · 127, and Q4_K's high nibbles are masked, not shifted (16 times the value).
 // The mins (Q4_K) and the -32 bias (Q6_K) come from the panel's sub-block sums with VPDPWSSD; the
 // float work is three 512-bit operations per (row, super-block) for all 8 tokens.
 //
