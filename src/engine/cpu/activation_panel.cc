@@ -47,7 +47,7 @@ void BuildActivationPanel(PanelLayout layout, int64_t n, const uint8_t* a, size_
       }
       for (int k = 0; k < PairRegisters(shape); ++k) {
         for (int half = 0; half < 2; ++half) {
-          const int lane = PanelLane(layout, t, half), pi = 2 * k + half;
+          const int lane = 2 * t + half, pi = 2 * k + half;
           pairs[k * 32 + 2 * lane] = static_cast<int16_t>(sums[2 * pi]);
           pairs[k * 32 + 2 * lane + 1] = static_cast<int16_t>(sums[2 * pi + 1]);
           dy[lane] = y.d;

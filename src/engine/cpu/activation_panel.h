@@ -8,12 +8,9 @@
 //   quants  [32][64] int8: group pair gp (elements 8gp .. 8gp + 7); dword 2t + h holds elements
 //           8gp + 4h .. 8gp + 4h + 3 of token t.
 //   pairs   [P][32] int16: sub-block sums (of 32 elements for Q4_K, 16 for Q6_K), natural order, as
-//           pairs (2pi, 2pi + 1): dword lane PanelLane(t, half) of register k holds pair
-//           pi = 2k + half of token t. P = 2 (Q4_K) or 4 (Q6_K).
-//   scales  [16] float: lanes PanelLane(t, 0) and PanelLane(t, 1) hold d of token t.
-// PanelLane is where the kernel's int32 sums keep token t: the Q6_K kernel keeps the quants' lanes
-// (2t + half); the Q4_K kernel packs two registers to int16, which moves token t to lanes
-// 4 (t / 2) + (t & 1) + 2 half.
+//           pairs (2pi, 2pi + 1): dword lane 2t + h of register k holds pair pi = 2k + h of token
+//           t. P = 2 (Q4_K) or 4 (Q6_K).
+//   scales  [16] float: lanes 2t and 2t + 1 hold d of token t.
 // Tokens at or beyond n_act are zero.
 #pragma once
 
@@ -27,11 +24,6 @@ namespace dv::cpu {
 inline constexpr int kPanelTokens = 8;
 inline constexpr size_t kPanelQuantBytes = 32 * 64;
 inline constexpr size_t kPanelScaleBytes = 16 * sizeof(float);
-
-// The two int32 lanes (half = 0, 1) of token t in the kernel's sums and in a panel's pairs and scales.
-constexpr int PanelLane(PanelLayout layout, int t, int half) {
-  return layout == PanelLayout::kQ8KForQ4K ? 4 * (t / 2) + (t & 1) + 2 * half : 2 * t + half;
-}
 
 size_t PanelBytesPerSuperBlock(PanelLayout layout);
 // Bytes of a panel of n elements per token. REQUIRES: layout != kNone, n a multiple of 256.

@@ -6,14 +6,12 @@
 // t. Q6_K weights are unpacked per (row, super-block) to 256 bytes on the stack first; Q4_K's are
 // broadcast from the nibbles and masked (below): on this Zen 4 four 512-bit stores cost the VNNI
 // pipes about as much as six VPDPBUSD, sixteen VPANDQ nothing (bench_machine VectorOps).
-// Sub-block scales are applied in int16 where two sub-blocks' sums fit (packed into one register,
-// one VPDPWSSD scales both) and with VPMULLD otherwise: Q6_K's single VPDPBUSD reaches
-// 4 · 63 · 127, and Q4_K's high nibbles are masked, not shifted (16 times the value).
+// Sub-block scales are applied with VPMULLD, one per sub-block and row for all 8 tokens.
 // The mins (Q4_K) and the -32 bias (Q6_K) come from the panel's sub-block sums with VPDPWSSD; the
 // float work is three 512-bit operations per (row, super-block) for all 8 tokens.
 //
-// Each token has two int32 lanes in a row's sums (PanelLane); the panel's pairs and scales use the
-// same lanes, and each token's result is its two lanes added.
+// Token t has int32 lanes 2t and 2t + 1 in a row's sums; the panel's pairs and scales use the same
+// lanes, and each token's result is its two lanes added.
 #include "engine/cpu/activation_panel.h"
 #include "engine/cpu/vec_dot_avx512_tile.h"
 
@@ -34,11 +32,10 @@ inline __m512i BroadcastQ(const uint8_t* p) {
 inline __m512i Broadcast128(const void* p) { return _mm512_broadcast_i32x4(_mm_load_si128(static_cast<const __m128i*>(p))); }
 
 // Each token's result: its two lanes added.
-template <PanelLayout kLayout>
 inline void StoreTokens(__m512 acc, int n_act, float* out, size_t out_stride) {
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, acc);
-  for (int t = 0; t < n_act; ++t) out[t * out_stride] = lanes[PanelLane(kLayout, t, 0)] + lanes[PanelLane(kLayout, t, 1)];
+  for (int t = 0; t < n_act; ++t) out[t * out_stride] = lanes[2 * t] + lanes[2 * t + 1];
 }
 
 // Prefetches the weight blocks that the kernel reads kPrefetchAhead super-blocks later, in its order
@@ -63,61 +60,36 @@ inline void PrefetchWeights(const uint8_t* w, size_t w_stride, int64_t i, int64_
 
 // The weights are not unpacked to memory: each VPDPBUSD takes 8 bytes of qs broadcast (a load) and
 // masked, 0x0F giving 8 values of sub-block 2c, 0xF0 16 times 8 values of sub-block 2c + 1 (qs
-// chunk c holds them in its low and high nibbles). The even sub-blocks' chains (4 VPDPBUSD, within
-// 16 · 15 · 127) pack pairwise into int16 for one VPDPWSSD per pair; the odd ones (16 times larger)
-// are scaled in int32 with VPMULLD, summed, divided by 16 (exact) and moved once per super-block
-// from the quants' lanes (2t + h) to the packed ones (PanelLane).
+// chunk c holds them in its low and high nibbles). Each sub-block's chain (4 VPDPBUSD) is scaled
+// in int32 with VPMULLD against its scale broadcast from memory; the odd sub-blocks' sum is
+// divided by 16 once per super-block (exact). Scales and mins reach the stack through 64-bit
+// integer stores (no vector work: a 512-bit store costs the VNNI pipes).
 struct alignas(64) RowQ4KScales {
-  int16_t even[16];  // 16 bytes per pair (4p, 4p + 2), p = 0, 1: their scales, 4 × each
-  int32_t odd[4];    // scales of sub-blocks 1, 3, 5, 7
-  int32_t unused[4];
-  int16_t mins[16];  // 16 bytes per pair register k: (m_{4k}, m_{4k+1}) × 2, (m_{4k+2}, m_{4k+3}) × 2
+  int32_t scales[8];  // sub-block j's scale
+  int16_t mins[8];    // 8 bytes per pair register k: (m_{4k}, m_{4k+1}), (m_{4k+2}, m_{4k+3})
   float d, dmin;
 };
 
-// VPERMW indices into int16 (scales 0..7, mins 0..7, then zeros).
-struct Q4KPanelIndex {
-  alignas(64) int16_t scales[32];
-  alignas(32) int16_t mins[16];
-  constexpr Q4KPanelIndex() : scales{}, mins{} {
-    constexpr int kZero = 16;
-    for (int p = 0; p < 16; ++p) scales[p] = static_cast<int16_t>(4 * (p / 8) + 2 * ((p % 8) / 4));
-    for (int p = 16; p < 32; ++p) scales[p] = static_cast<int16_t>(p < 24 && p % 2 == 0 ? 2 * ((p - 16) / 2) + 1 : kZero);
-    for (int p = 0; p < 16; ++p) mins[p] = static_cast<int16_t>(8 + 2 * (2 * (p / 8) + (p % 8) / 4) + p % 2);
-  }
-};
-constexpr Q4KPanelIndex kQ4KPanelIndex;
-
-// VPERMD indices: lane PanelLane(t, h) takes lane 2t + h.
-struct Q4KLaneIndex {
-  alignas(64) int32_t idx[16];
-  constexpr Q4KLaneIndex() : idx{} {
-    for (int t = 0; t < kPanelTokens; ++t) {
-      for (int h = 0; h < 2; ++h) idx[PanelLane(PanelLayout::kQ8KForQ4K, t, h)] = 2 * t + h;
-    }
-  }
-};
-constexpr Q4KLaneIndex kQ4KLaneIndex;
-
 inline void UnpackScalesQ4KPanel(const BlockQ4_K* x, RowQ4KScales* row) {
-  const __m256i scales_mins = _mm256_cvtepu8_epi16(UnpackScalesK4(x->scales));
-  _mm512_store_si512(row->even, _mm512_permutexvar_epi16(_mm512_load_si512(kQ4KPanelIndex.scales),
-                                                          _mm512_zextsi256_si512(scales_mins)));
-  _mm256_store_si256(reinterpret_cast<__m256i*>(row->mins),
-                     _mm256_permutexvar_epi16(Load256(kQ4KPanelIndex.mins), scales_mins));
+  const ScalesMinsK4 sm = UnpackScalesMinsK4(x->scales);
+  for (int j = 0; j < 8; j += 2) {
+    const uint64_t pair = ((sm.scales >> (8 * j)) & 0xFF) | ((sm.scales >> (8 * j + 8)) & 0xFF) << 32;
+    std::memcpy(row->scales + j, &pair, 8);
+  }
+  const uint64_t mins_lo = _pdep_u64(sm.mins, 0x00FF00FF00FF00FFull), mins_hi = _pdep_u64(sm.mins >> 32, 0x00FF00FF00FF00FFull);
+  std::memcpy(row->mins, &mins_lo, 8);
+  std::memcpy(row->mins + 4, &mins_hi, 8);
   row->d = H(x->d);
   row->dmin = H(x->dmin);
 }
 
-// qs chunk c of super-block i of R rows (qs[r]: row r's block i): even[r] = the int32 chain of
-// sub-block 2c in the quants' lanes (within int16); odd_sums[r] += 16 × s_{2c+1} × the chain of
-// sub-block 2c + 1.
+// qs chunk c of R rows (qs[r]: row r's block): sums[r] += s_{2c} × the chain of sub-block 2c;
+// odd_sums[r] += 16 × s_{2c+1} × the chain of sub-block 2c + 1.
 template <int R>
-[[gnu::always_inline]] inline void ChunkQ4K(const uint8_t* p, const uint8_t* const* qs, const RowQ4KScales* row, int64_t i,
-                                            int c, __m512i* even, __m512i* odd_sums) {
-  (void)i;
+[[gnu::always_inline]] inline void ChunkQ4K(const uint8_t* p, const uint8_t* const* qs, const RowQ4KScales* row, int c,
+                                            __m512i* sums, __m512i* odd_sums) {
   const __m512i low = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8(static_cast<char>(0xF0));
-  __m512i odd[R];
+  __m512i even[R], odd[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) even[r] = odd[r] = _mm512_setzero_si512();
 #pragma GCC unroll 4
@@ -132,7 +104,8 @@ template <int R>
   }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-    odd_sums[r] = _mm512_add_epi32(odd_sums[r], _mm512_mullo_epi32(odd[r], _mm512_set1_epi32(row[r].odd[c])));
+    sums[r] = _mm512_add_epi32(sums[r], _mm512_mullo_epi32(even[r], _mm512_set1_epi32(row[r].scales[2 * c])));
+    odd_sums[r] = _mm512_add_epi32(odd_sums[r], _mm512_mullo_epi32(odd[r], _mm512_set1_epi32(row[r].scales[2 * c + 1])));
   }
 }
 
@@ -144,41 +117,30 @@ void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
   auto block = [&](int r, int64_t i) { return reinterpret_cast<const BlockQ4_K*>(w + r * w_stride) + i; };
   __m512 acc[R];
   for (__m512& a : acc) a = _mm512_setzero_ps();
-  RowQ4KScales rows[2][R];  // super-blocks i (even i in rows[0]) and i + 1
-  for (int r = 0; r < R; ++r) UnpackScalesQ4KPanel(block(r, 0), &rows[0][r]);
   for (int64_t i = 0; i < n / kSuperBlockSize; ++i) {
     const uint8_t* p = panel + i * kSuperBlockBytes;
-    // Unpack the next super-block's scales now: their stores reach the cache while this one computes.
-    if (i + 1 < n / kSuperBlockSize) {
-      for (int r = 0; r < R; ++r) UnpackScalesQ4KPanel(block(r, i + 1), &rows[(i + 1) & 1][r]);
-    }
-    const RowQ4KScales* row = rows[i & 1];
+    RowQ4KScales row[R];
     const uint8_t* qs[R];
-    for (int r = 0; r < R; ++r) qs[r] = block(r, i)->qs;
-    __m512i sums[R], odd_sums[R];  // packed lanes; quant lanes, 16 times the sum
-    for (int r = 0; r < R; ++r) sums[r] = odd_sums[r] = _mm512_setzero_si512();
-    for (int pair = 0; pair < 2; ++pair) {  // qs chunks 2 pair, 2 pair + 1: sub-blocks 4 pair .. 4 pair + 3
-      __m512i even0[R], even1[R];
-      ChunkQ4K<R>(p, qs, row, i, 2 * pair, even0, odd_sums);
-      ChunkQ4K<R>(p, qs, row, i, 2 * pair + 1, even1, odd_sums);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        sums[r] = _mm512_dpwssd_epi32(sums[r], _mm512_packs_epi32(even0[r], even1[r]), Broadcast128(row[r].even + 8 * pair));
-      }
+    for (int r = 0; r < R; ++r) {
+      UnpackScalesQ4KPanel(block(r, i), &row[r]);
+      qs[r] = block(r, i)->qs;
     }
+    __m512i sums[R], odd_sums[R];  // odd_sums: 16 times the odd sub-blocks' part
+    for (int r = 0; r < R; ++r) sums[r] = odd_sums[r] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) ChunkQ4K<R>(p, qs, row, c, sums, odd_sums);
     const __m512i pairs0 = Load512(p + kPairsAt), pairs1 = Load512(p + kPairsAt + 64);
     const __m512 dy = _mm512_loadu_ps(p + kScalesAt);
-    const __m512i lanes = _mm512_load_si512(kQ4KLaneIndex.idx);
     for (int r = 0; r < R; ++r) {
-      sums[r] = _mm512_add_epi32(sums[r], _mm512_permutexvar_epi32(lanes, _mm512_srai_epi32(odd_sums[r], 4)));
-      const __m512i mins =
-          _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs0, Broadcast128(row[r].mins)), pairs1, Broadcast128(row[r].mins + 8));
+      sums[r] = _mm512_add_epi32(sums[r], _mm512_srai_epi32(odd_sums[r], 4));
+      const __m512i mins = _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs0, BroadcastQ(reinterpret_cast<const uint8_t*>(row[r].mins))),
+                                               pairs1, BroadcastQ(reinterpret_cast<const uint8_t*>(row[r].mins + 4)));
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_set1_ps(row[r].d));
       f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(row[r].dmin), f);
       acc[r] = _mm512_fmadd_ps(f, dy, acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) StoreTokens<PanelLayout::kQ8KForQ4K>(acc[r], n_act, out + r, out_stride);
+  for (int r = 0; r < R; ++r) StoreTokens(acc[r], n_act, out + r, out_stride);
 }
 
 // ---- Q6_K ----
@@ -253,7 +215,7 @@ void PanelQ6_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_mul_ps(_mm512_set1_ps(row[r].d), dy), acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) StoreTokens<PanelLayout::kQ8KForQ6K>(acc[r], n_act, out + r, out_stride);
+  for (int r = 0; r < R; ++r) StoreTokens(acc[r], n_act, out + r, out_stride);
 }
 
 // ---- Dispatch: rows in groups of kPanelRows, then the remainder. ----

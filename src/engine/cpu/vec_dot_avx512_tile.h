@@ -51,7 +51,10 @@ inline float Hsum8(__m256 v) {
 // The 8 six-bit scales and 8 mins of a Q4_K/Q5_K super-block, one byte each: scales of
 // sub-blocks 0..7 in bytes 0..7, mins in bytes 8..15. Scalar 64-bit arithmetic (about a dozen
 // integer operations) leaves the vector pipes to the products.
-inline __m128i UnpackScalesK4(const uint8_t* q) {
+struct ScalesMinsK4 {
+  uint64_t scales, mins;  // byte j: sub-block j's scale, min
+};
+inline ScalesMinsK4 UnpackScalesMinsK4(const uint8_t* q) {
   uint64_t u01;
   uint32_t u2;
   std::memcpy(&u01, q, 8);
@@ -60,9 +63,11 @@ inline __m128i UnpackScalesK4(const uint8_t* q) {
   const uint64_t top_bits = (u01 >> 2) & 0x3030303030303030ull;
   const uint64_t nibbles = (u2 | (static_cast<uint64_t>(u2) << 28)) & 0x0f0f0f0f0f0f0f0full;
   const uint64_t high = nibbles | top_bits;  // scales 4..7 | mins 4..7
-  const uint64_t scales = (low & 0xffffffffull) | (high << 32);
-  const uint64_t mins = (low >> 32) | (high & 0xffffffff00000000ull);
-  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(scales)), static_cast<int64_t>(mins), 1);
+  return {(low & 0xffffffffull) | (high << 32), (low >> 32) | (high & 0xffffffff00000000ull)};
+}
+inline __m128i UnpackScalesK4(const uint8_t* q) {
+  const ScalesMinsK4 sm = UnpackScalesMinsK4(q);
+  return _mm_insert_epi64(_mm_cvtsi64_si128(static_cast<int64_t>(sm.scales)), static_cast<int64_t>(sm.mins), 1);
 }
 
 // ---- Dispatch: run-time tile shape → compile-time R, T. ----
