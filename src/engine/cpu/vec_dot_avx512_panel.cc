@@ -67,20 +67,17 @@ inline void PrefetchWeights(const uint8_t* w, size_t w_stride, int64_t i, int64_
 struct alignas(64) RowQ4KScales {
   int32_t scales[8];  // sub-block j's scale
   int16_t mins[8];    // 8 bytes per pair register k: (m_{4k}, m_{4k+1}), (m_{4k+2}, m_{4k+3})
-  float d, dmin;
 };
 
 inline void UnpackScalesQ4KPanel(const BlockQ4_K* x, RowQ4KScales* row) {
   const ScalesMinsK4 sm = UnpackScalesMinsK4(x->scales);
   for (int j = 0; j < 8; j += 2) {
-    const uint64_t pair = ((sm.scales >> (8 * j)) & 0xFF) | ((sm.scales >> (8 * j + 8)) & 0xFF) << 32;
+    const uint64_t pair = _pdep_u64(sm.scales >> (8 * j), 0x000000FF000000FFull);  // scales j, j + 1
     std::memcpy(row->scales + j, &pair, 8);
   }
   const uint64_t mins_lo = _pdep_u64(sm.mins, 0x00FF00FF00FF00FFull), mins_hi = _pdep_u64(sm.mins >> 32, 0x00FF00FF00FF00FFull);
   std::memcpy(row->mins, &mins_lo, 8);
   std::memcpy(row->mins + 4, &mins_hi, 8);
-  row->d = H(x->d);
-  row->dmin = H(x->dmin);
 }
 
 // qs chunk c of R rows (qs[r]: row r's block): sums[r] += s_{2c} × the chain of sub-block 2c;
@@ -135,8 +132,13 @@ void PanelQ4_K(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* pane
       sums[r] = _mm512_add_epi32(sums[r], _mm512_srai_epi32(odd_sums[r], 4));
       const __m512i mins = _mm512_dpwssd_epi32(_mm512_madd_epi16(pairs0, BroadcastQ(reinterpret_cast<const uint8_t*>(row[r].mins))),
                                                pairs1, BroadcastQ(reinterpret_cast<const uint8_t*>(row[r].mins + 4)));
-      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_set1_ps(row[r].d));
-      f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_set1_ps(row[r].dmin), f);
+      // d and dmin as floats in lanes 0 and 1, converted in a register (a float store would cost
+      // the VNNI pipes like any vector store).
+      uint32_t d_dmin;
+      std::memcpy(&d_dmin, block(r, i), 4);
+      const __m512 scale = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin))));
+      __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_permutexvar_ps(_mm512_setzero_si512(), scale));
+      f = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mins), _mm512_permutexvar_ps(_mm512_set1_epi32(1), scale), f);
       acc[r] = _mm512_fmadd_ps(f, dy, acc[r]);
     }
   }
