@@ -38,24 +38,6 @@ inline void StoreTokens(__m512 acc, int n_act, float* out, size_t out_stride) {
   for (int t = 0; t < n_act; ++t) out[t * out_stride] = lanes[2 * t] + lanes[2 * t + 1];
 }
 
-// Prefetches the weight blocks that the kernel reads kPrefetchAhead super-blocks later, in its order
-// (the R rows' super-block i, then i + 1, ...; after the last one, the next R rows at w + R ·
-// w_stride, which PanelRows processes next). The R rows are read interleaved, block by block: on
-// short rows (1536 elements: 6 blocks) the hardware prefetchers do not pick these streams up.
-constexpr int64_t kPrefetchAhead = 4;
-template <int R, size_t kBlockBytes>
-inline void PrefetchWeights(const uint8_t* w, size_t w_stride, int64_t i, int64_t n_blocks) {
-  int64_t ahead = i + kPrefetchAhead;
-  if (ahead >= n_blocks) {
-    ahead = (ahead - n_blocks) % n_blocks;
-    w += R * w_stride;
-  }
-  for (int r = 0; r < R; ++r) {
-    const char* b = reinterpret_cast<const char*>(w + r * w_stride + ahead * kBlockBytes);
-    for (size_t off = 0; off < kBlockBytes + 63; off += 64) _mm_prefetch(b + std::min(off, kBlockBytes - 1), _MM_HINT_T0);
-  }
-}
-
 // ---- Q4_K ----
 
 // The weights are not unpacked to memory: each VPDPBUSD takes 8 bytes of qs broadcast (a load) and
@@ -233,6 +215,10 @@ void PanelRows(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const u
   static_assert(kPanelRows == 4);
   int r = 0;
   for (; r + kPanelRows <= n_rows; r += kPanelRows) {
+    // The next call's rows, into L2: the kernel reads its R rows interleaved, block by block, and
+    // on short rows (1536 elements: 6 blocks) the hardware prefetchers do not pick these streams
+    // up (one group ahead, all at once: a slice per super-block came too late). A prefetch past
+    // the matrix's end is harmless.
     const char* next = reinterpret_cast<const char*>(w + (r + kPanelRows) * w_stride);
     for (size_t off = 0; off < kPanelRows * w_stride; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
     K4(n, w + r * w_stride, w_stride, panel, n_act, out + r, out_stride);
