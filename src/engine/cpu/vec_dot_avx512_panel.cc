@@ -217,10 +217,10 @@ void PanelRows(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, const u
   for (; r + kPanelRows <= n_rows; r += kPanelRows) {
     // The next call's rows, into L2: the kernel reads its R rows interleaved, block by block, and
     // on short rows (1536 elements: 6 blocks) the hardware prefetchers do not pick these streams
-    // up (one group ahead, all at once: a slice per super-block came too late). A prefetch past
-    // the matrix's end is harmless.
+    // up (one group ahead, all at once: a slice per super-block came too late).
+    const size_t next_rows = static_cast<size_t>(std::clamp(n_rows - r - kPanelRows, 0, kPanelRows));
     const char* next = reinterpret_cast<const char*>(w + (r + kPanelRows) * w_stride);
-    for (size_t off = 0; off < kPanelRows * w_stride; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    for (size_t off = 0; off < next_rows * w_stride; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
     K4(n, w + r * w_stride, w_stride, panel, n_act, out + r, out_stride);
   }
   const uint8_t* wr = w + r * w_stride;
