@@ -126,6 +126,8 @@ void GemmArgs(benchmark::internal::Benchmark* b) {
   b->Args({8960, 1536, 512, 1})->Args({1536, 8960, 512, 1})->Args({8960, 1536, 512, 2});
   // One decode step of 8 concurrent sequences (the server's batch).
   b->Args({8960, 1536, 8, 1})->Args({1536, 8960, 8, 1})->Args({65536, 1536, 8, 2})->Args({1024, 1536, 8, 1})->Args({256, 8960, 8, 1});
+  // Fewer sequences: where panels (from kPanelMinTokens) take over from tiles.
+  b->Args({8960, 1536, 4, 1})->Args({8960, 1536, 5, 1})->Args({8960, 1536, 6, 1})->Args({8960, 1536, 7, 1});
   b->Unit(benchmark::kMillisecond);
 }
 

@@ -29,7 +29,7 @@ TEST(MatMul, ThreadedTilesEqualSingleDots) {
                       .ok());
     }
     WeightMatrix w{type, rows, cols, row_bytes, wq.data(), SelectDot(type)};
-    for (int64_t tokens : {1, 3, 5, 70}) {
+    for (int64_t tokens : {1, 3, 5, 6, 70}) {
       std::vector<float> x(tokens * cols);
       for (auto& v : x) v = dist(rng);
       const bool panels = w.kernel.panel != nullptr && tokens >= kPanelMinTokens;
