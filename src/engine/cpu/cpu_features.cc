@@ -28,7 +28,8 @@ CpuFeatures Detect() {
   f.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
   f.avx512 = f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
+  // The VNNI kernel set also uses BMI2 (PDEP in the panel kernels); every VNNI CPU has it.
+  f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("bmi2");
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
 #endif
   if (const char* cap = std::getenv("DEEPVAULT_CPU")) {
